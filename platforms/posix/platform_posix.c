@@ -1,0 +1,6 @@
+/* platform_posix.c — fallbacks for POSIX systems without Linux specifics. */
+#include "platforms/platform.h"
+
+const char *ck_platform_name(void) { return "posix"; }
+
+int ck_platform_stderr_is_journal(void) { return 0; }
