@@ -3,6 +3,7 @@
 #   1. OpenSSL build, warnings as errors, every ctest test;
 #   2. mbedTLS build, the same tests (crypto suites run unchanged);
 #   3. OpenSSL build under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   0. cppcheck over the sources;
 #   4. libFuzzer targets (clang, ASan/UBSan), each for CK_FUZZ_SECONDS.
 # Usage: tests/run.sh [--quick]   (--quick: step 1 only)
 # Env:   CK_FUZZ_SECONDS (default 60), CK_JOBS (default: nproc),
@@ -84,7 +85,19 @@ run_fuzzers() {
   done
 }
 
+run_cppcheck() {
+  step "static analysis (cppcheck)"
+  if cppcheck --quiet --enable=warning,portability --std=c11 --inline-suppr \
+       --error-exitcode=1 -I "$top" "$top/common" "$top/platforms" \
+       $( [ -d "$top/agent" ] && echo "$top/agent" ) $( [ -d "$top/coordinator" ] && echo "$top/coordinator" ); then
+    echo "cppcheck: passed"; total_pass=$((total_pass+1))
+  else
+    failed_steps+=("cppcheck"); total_fail=$((total_fail+1))
+  fi
+}
+
 mkdir -p "$root"
+run_cppcheck
 run_suite openssl -DCK_CRYPTO=openssl
 if [ $quick -eq 0 ]; then
   run_suite mbedtls -DCK_CRYPTO=mbedtls

@@ -119,6 +119,8 @@ ck_err ck_fs_read_file(const char *path, size_t max, uint8_t **out,
   ck_err rc = CK_OK;
   uint8_t *buf = NULL;
   size_t cap = 0, used = 0;
+  struct stat st;
+  int sized;
   ssize_t n;
   int fd;
 
@@ -127,25 +129,55 @@ ck_err ck_fs_read_file(const char *path, size_t max, uint8_t **out,
   fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return errno_fail(err, "open", path);
+  if (fstat(fd, &st) != 0) {
+    rc = errno_fail(err, "stat", path);
+    goto out;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    rc = ck_failf(err, CK_ERR_INVAL, "%s: is a directory", path);
+    goto out;
+  }
+  if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+    rc = ck_failf(err, CK_ERR_LIMIT, "%s: larger than %zu bytes", path, max);
+    goto out;
+  }
+  /* Regular files with a size get one allocation of that size (+2 detects
+   * growth), so a key read here leaves no stray copies in freed memory.
+   * Others (/proc, pipes) grow by copy-and-wipe. */
+  sized = S_ISREG(st.st_mode) && st.st_size > 0;
+  cap = sized ? (size_t)st.st_size + 2 : 4096;
+  if (cap > max + 2)
+    cap = max + 2;
+  buf = malloc(cap);
+  if (buf == NULL) {
+    rc = ck_failf(err, CK_ERR_NOMEM, "reading %s", path);
+    goto out;
+  }
   for (;;) {
-    if (cap - used < 4096 + 1) {
-      size_t ncap = cap == 0 ? 8192 : cap * 2;
+    if (used == cap - 1) {
       uint8_t *nb;
-      if (ncap > max + 4096 + 1)
-        ncap = max + 4096 + 1;
-      if (ncap <= cap) {
+      size_t ncap;
+      if (used > max) {
         rc = ck_failf(err, CK_ERR_LIMIT, "%s: larger than %zu bytes", path, max);
         goto out;
       }
-      nb = realloc(buf, ncap);
+      if (sized) {
+        rc = ck_failf(err, CK_ERR_BUSY, "%s: changed while being read", path);
+        goto out;
+      }
+      ncap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+      nb = malloc(ncap);
       if (nb == NULL) {
         rc = ck_failf(err, CK_ERR_NOMEM, "reading %s", path);
         goto out;
       }
+      memcpy(nb, buf, used);
+      ck_wipe(buf, cap);
+      free(buf);
       buf = nb;
       cap = ncap;
     }
-    n = read(fd, buf + used, cap - used - 1);
+    n = read(fd, buf + used, cap - 1 - used);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -155,13 +187,9 @@ ck_err ck_fs_read_file(const char *path, size_t max, uint8_t **out,
     if (n == 0)
       break;
     used += (size_t)n;
-    if (used > max) {
-      rc = ck_failf(err, CK_ERR_LIMIT, "%s: larger than %zu bytes", path, max);
-      goto out;
-    }
   }
-  if (buf == NULL && (buf = malloc(1)) == NULL) {
-    rc = ck_failf(err, CK_ERR_NOMEM, "reading %s", path);
+  if (used > max) {
+    rc = ck_failf(err, CK_ERR_LIMIT, "%s: larger than %zu bytes", path, max);
     goto out;
   }
   buf[used] = '\0';
@@ -170,7 +198,10 @@ ck_err ck_fs_read_file(const char *path, size_t max, uint8_t **out,
   buf = NULL;
 out:
   close(fd);
-  free(buf);
+  if (buf != NULL) {
+    ck_wipe(buf, cap);
+    free(buf);
+  }
   return rc;
 }
 

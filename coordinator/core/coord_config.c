@@ -1,0 +1,104 @@
+/* coord_config.c — coordinator.conf: schema and resolved settings. */
+#include "coordinator/core/coord.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/util/log_config.h"
+#include "common/util/mem.h"
+
+const ck_cfg_key ck_coord_cfg_keys[] = {
+    {"listen", "http", CK_CFG_ADDR, "127.0.0.1:8080", 0, 0,
+     "plain HTTP: health, CA certificates, OCSP, CRLs", NULL},
+    {"listen", "https", CK_CFG_ADDR, "127.0.0.1:8443", 0, 0,
+     "HTTPS: REST API, EST, ACME", NULL},
+    {"listen", "gateway", CK_CFG_ADDR, "127.0.0.1:8444", 0, 0,
+     "agent gateway (TLS, msgpack frames)", NULL},
+    {"urls", "public_http", CK_CFG_STRING, "", 0, 0,
+     "base URL of the plain HTTP listener as clients reach it, put into "
+     "issued certificates' AIA and CRL distribution points; default "
+     "http://<listen.http>", NULL},
+    {"store", "sync", CK_CFG_STRING, "normal", 0, 0,
+     "normal (durable across process crashes) or full (fsync every group "
+     "commit: survives power loss)", NULL},
+    {"issuance", "backdate", CK_CFG_DURATION, "5m", 0, 86400,
+     "how far notBefore is set in the past, for clients with slow clocks",
+     NULL},
+    {"coordinator", "shutdown_grace", CK_CFG_DURATION, "10s", 0, 3600,
+     "how long SIGTERM waits for in-flight requests", NULL},
+    {NULL, NULL, 0, NULL, 0, 0, NULL, ck_log_cfg_keys},
+};
+
+ck_err ck_coord_path(const char *data_dir, const char *rel, char *buf,
+                     size_t len) {
+  int n = snprintf(buf, len, "%s/%s", data_dir, rel);
+
+  return n < 0 || (size_t)n >= len ? CK_ERR_RANGE : CK_OK;
+}
+
+static void copy_str(const ck_config *cfg, const char *sec, const char *key,
+                     const char *override, char *dst, size_t len) {
+  const char *v = "";
+
+  if (override != NULL && *override != '\0')
+    v = override;
+  else
+    ck_config_str(cfg, sec, key, &v);
+  ck_strlcpy(dst, v, len);
+}
+
+ck_err ck_coord_load_settings(const char *data_dir,
+                              const ck_coord_overrides *ov, ck_config **cfgp,
+                              ck_coord_settings *out, ck_errctx *err) {
+  static const ck_coord_overrides none = {0};
+  char path[4200];
+  const char *sync;
+  ck_config *cfg = NULL;
+  ck_err rc;
+
+  if (ov == NULL)
+    ov = &none;
+  memset(out, 0, sizeof *out);
+  if (ck_strlcpy(out->data_dir, data_dir, sizeof out->data_dir) >=
+      sizeof out->data_dir)
+    return ck_failf(err, CK_ERR_RANGE, "data directory path too long");
+  if (ck_coord_path(data_dir, CK_COORD_CONF, path, sizeof path) != CK_OK)
+    return ck_failf(err, CK_ERR_RANGE, "data directory path too long");
+  rc = ck_config_load(path, ck_coord_cfg_keys, &cfg, err);
+  if (rc == CK_ERR_NOENT)
+    return ck_failf(err, rc,
+                    "%s is not a coordinator data directory (run "
+                    "'certkeeper-coordinator init --data-dir %s' first)",
+                    data_dir, data_dir);
+  if (rc != CK_OK)
+    return rc;
+  copy_str(cfg, "listen", "http", ov->listen_http, out->listen_http,
+           sizeof out->listen_http);
+  copy_str(cfg, "listen", "https", ov->listen_https, out->listen_https,
+           sizeof out->listen_https);
+  copy_str(cfg, "listen", "gateway", ov->listen_gateway, out->listen_gateway,
+           sizeof out->listen_gateway);
+  copy_str(cfg, "urls", "public_http", NULL, out->public_http,
+           sizeof out->public_http);
+  if (out->public_http[0] == '\0')
+    snprintf(out->public_http, sizeof out->public_http, "http://%s",
+             out->listen_http);
+  ck_config_str(cfg, "store", "sync", &sync);
+  if (strcmp(sync, "full") == 0) {
+    out->store_sync_full = 1;
+  } else if (strcmp(sync, "normal") != 0) {
+    char where[4300];
+    rc = ck_setf(err, CK_ERR_CONFIG, "%s: [store] sync: '%s' is not normal or full",
+                 ck_config_where(cfg, "store", "sync", where, sizeof where), sync);
+    ck_config_free(cfg);
+    return rc;
+  }
+  ck_config_num(cfg, "issuance", "backdate", &out->backdate);
+  ck_config_num(cfg, "coordinator", "shutdown_grace", &out->shutdown_grace);
+  if (ov->acme_dns_resolver != NULL)
+    ck_strlcpy(out->acme_dns_resolver, ov->acme_dns_resolver,
+               sizeof out->acme_dns_resolver);
+  out->acme_http01_port = ov->acme_http01_port;
+  *cfgp = cfg;
+  return CK_OK;
+}

@@ -1,0 +1,241 @@
+/* coord_run.c — `certkeeper-coordinator run`: opens the data directory and
+ * serves every service on one libuv loop until SIGTERM/SIGINT.
+ *
+ * Start-up order: settings and logging, the store (its writer thread),
+ * CAs and profiles, then listeners: plain HTTP (health, CA certificates),
+ * HTTPS (REST API), the agent gateway. /healthz answers 200 only once all
+ * are listening. SIGTERM stops accepting, lets in-flight requests finish
+ * (bounded by [coordinator] shutdown_grace), then closes the store, which
+ * commits everything queued. SIGHUP reloads the profiles. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/crypto/tls.h"
+#include "common/net/conn.h"
+#include "common/net/http.h"
+#include "common/net/tls.h"
+#include "common/util/log.h"
+#include "common/util/log_config.h"
+#include "coordinator/ca/ca.h"
+#include "coordinator/core/coord_rt.h"
+#include "coordinator/gateway/gateway.h"
+#include "coordinator/http/rest.h"
+#include "coordinator/http/svc_ca.h"
+#include "coordinator/workflow/profile_cache.h"
+
+typedef struct run_state {
+  ck_coord_rt rt;
+  ck_http_server *http;
+  ck_http_server *https;
+  ck_listener *https_l;
+  ck_tls_ctx *tls;
+  ck_gateway *gw;
+  uv_signal_t sigterm, sigint, sighup;
+  uv_timer_t grace;
+  int closing;  /* servers still closing */
+  int stopped;
+} run_state;
+
+static void on_https_handshake(ck_conn *c, ck_err status, const ck_errctx *err,
+                               void *arg) {
+  run_state *st = arg;
+  ck_errctx e2 = CK_ERRCTX_INIT;
+
+  if (status != CK_OK) {
+    ck_log(CK_LOG_SEC, CK_LOG_INFO, "https.handshake.failed",
+           CK_E(status, err ? ck_errctx_msg(err) : ""));
+    return;
+  }
+  if (st->rt.draining) {
+    ck_conn_close(c, NULL);
+    return;
+  }
+  ck_http_server_attach(st->https, c, &e2);
+}
+
+static void on_https_accept(ck_listener *l, ck_conn *c) {
+  run_state *st = ck_listener_data(l);
+  ck_errctx err = CK_ERRCTX_INIT;
+
+  if (ck_tls_conn_wrap(c, st->tls, CK_TLS_SERVER, on_https_handshake, st, &err) != CK_OK) {
+    ck_log(CK_LOG_OPS, CK_LOG_WARN, "https.accept.failed", CK_E(err.code, ck_errctx_msg(&err)));
+    ck_conn_close(c, NULL);
+  }
+}
+
+static void close_signals(run_state *st) {
+  uv_close((uv_handle_t *)&st->sigterm, NULL);
+  uv_close((uv_handle_t *)&st->sigint, NULL);
+  uv_close((uv_handle_t *)&st->sighup, NULL);
+  uv_close((uv_handle_t *)&st->grace, NULL);
+}
+
+static void on_server_closed(void *arg) {
+  run_state *st = arg;
+
+  if (--st->closing == 0 && !st->stopped) {
+    st->stopped = 1;
+    uv_timer_stop(&st->grace);
+    close_signals(st);
+  }
+}
+
+static void on_grace(uv_timer_t *t) {
+  run_state *st = t->data;
+
+  ck_log(CK_LOG_OPS, CK_LOG_WARN, "coordinator.shutdown.forced",
+         CK_I("still_closing", st->closing));
+  st->stopped = 1;
+  close_signals(st);
+  uv_stop(st->rt.loop);
+}
+
+static void begin_shutdown(run_state *st, const char *why) {
+  if (st->rt.draining)
+    return;
+  st->rt.draining = 1;
+  ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "coordinator.shutdown", CK_S("signal", why));
+  if (st->https_l != NULL) {
+    ck_listener_close(st->https_l, NULL);
+    st->https_l = NULL;
+  }
+  st->closing = 1; /* held until every close below has been started */
+  if (st->http != NULL) {
+    st->closing++;
+    ck_http_server_close(st->http, on_server_closed, st);
+  }
+  if (st->https != NULL) {
+    st->closing++;
+    ck_http_server_close(st->https, on_server_closed, st);
+  }
+  if (st->gw != NULL) {
+    st->closing++;
+    ck_gateway_close(st->gw, on_server_closed, st);
+  }
+  on_server_closed(st);
+  if (st->stopped)
+    return;
+  uv_timer_start(&st->grace, on_grace, (uint64_t)st->rt.set.shutdown_grace * 1000 + 1, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  run_state *st = h->data;
+  ck_errctx err = CK_ERRCTX_INIT;
+
+  if (signum == SIGHUP) {
+    if (ck_profile_cache_clear(st->rt.profiles) == CK_OK)
+      ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "coordinator.reload", CK_S("what", "profiles"));
+    (void)err;
+    return;
+  }
+  begin_shutdown(st, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static ck_err start(run_state *st, const char *data_dir, const ck_coord_overrides *ov,
+                    ck_errctx *err) {
+  ck_coord_rt *rt = &st->rt;
+  ck_http_config hc;
+  ck_tls_config tc;
+  ck_store_opts so;
+  char dbpath[4200], certp[4200], keyp[4200];
+  const ck_ca *def;
+  ck_err rc;
+
+  if ((rc = ck_coord_load_settings(data_dir, ov, &rt->cfg, &rt->set, err)) != CK_OK)
+    return rc;
+  if ((rc = ck_log_config_apply(rt->cfg, err)) != CK_OK)
+    return rc;
+  memset(&so, 0, sizeof so);
+  ck_coord_path(data_dir, CK_COORD_DB, dbpath, sizeof dbpath);
+  so.path = dbpath;
+  so.sync_full = rt->set.store_sync_full;
+  if ((rc = ck_store_open(&so, &rt->store, err)) != CK_OK)
+    return ck_failf(err, rc, "store %s", dbpath);
+  if ((rc = ck_ca_set_load(rt->store, data_dir, &rt->cas, err)) != CK_OK)
+    return rc;
+  def = ck_ca_set_default(rt->cas);
+  rt->chain_pem = def->chain_pem;
+  rt->chain_pem_len = def->chain_pem_len;
+  if ((rc = ck_profile_cache_new(rt->store, &rt->profiles, err)) != CK_OK)
+    return rc;
+
+  /* TLS: one server context for HTTPS and the gateway; client certificates
+   * are optional here (the gateway requires them after enrollment, EST
+   * uses them for re-enrollment) and must chain to one of our CAs. */
+  ck_coord_path(data_dir, "tls/server.crt", certp, sizeof certp);
+  ck_coord_path(data_dir, "tls/server.key", keyp, sizeof keyp);
+  memset(&tc, 0, sizeof tc);
+  tc.role = CK_TLS_SERVER;
+  tc.cert_file = certp;
+  tc.key_file = keyp;
+  tc.ca_pem = (const uint8_t *)rt->chain_pem;
+  tc.ca_pem_len = rt->chain_pem_len;
+  tc.verify = CK_TLS_VERIFY_OPTIONAL;
+  if ((rc = ck_tls_ctx_new(&tc, &st->tls, err)) != CK_OK)
+    return ck_failf(err, rc, "TLS server certificate");
+
+  ck_http_config_defaults(&hc);
+  if ((rc = ck_http_server_new(rt->loop, &hc, &st->http, err)) != CK_OK ||
+      (rc = ck_svc_ca_register(st->http, rt, err)) != CK_OK)
+    return rc;
+  if ((rc = ck_http_server_listen(st->http, rt->set.listen_http, err)) != CK_OK)
+    return ck_failf(err, rc, "listen http %s", rt->set.listen_http);
+  if ((rc = ck_http_server_new(rt->loop, &hc, &st->https, err)) != CK_OK ||
+      (rc = ck_svc_rest_register(st->https, rt, err)) != CK_OK)
+    return rc;
+  if ((rc = ck_listener_start(rt->loop, rt->set.listen_https, on_https_accept, st,
+                              &st->https_l, err)) != CK_OK)
+    return ck_failf(err, rc, "listen https %s", rt->set.listen_https);
+  if ((rc = ck_gateway_start(rt, st->tls, rt->set.listen_gateway, &st->gw, err)) != CK_OK)
+    return ck_failf(err, rc, "listen gateway %s", rt->set.listen_gateway);
+  return CK_OK;
+}
+
+ck_err ck_coord_run(const char *data_dir, const ck_coord_overrides *ov,
+                    ck_errctx *err) {
+  run_state *st = calloc(1, sizeof *st);
+  uv_loop_t loop;
+  ck_err rc;
+
+  if (st == NULL)
+    return ck_failf(err, CK_ERR_NOMEM, "run");
+  /* Signing and store waits run on the pool: give it room (before first use). */
+  setenv("UV_THREADPOOL_SIZE", "16", 0);
+  uv_loop_init(&loop);
+  st->rt.loop = &loop;
+  uv_signal_init(&loop, &st->sigterm);
+  uv_signal_init(&loop, &st->sigint);
+  uv_signal_init(&loop, &st->sighup);
+  uv_timer_init(&loop, &st->grace);
+  st->sigterm.data = st->sigint.data = st->sighup.data = st->grace.data = st;
+  uv_signal_start(&st->sigterm, on_signal, SIGTERM);
+  uv_signal_start(&st->sigint, on_signal, SIGINT);
+  uv_signal_start(&st->sighup, on_signal, SIGHUP);
+
+  rc = start(st, data_dir, ov, err);
+  if (rc == CK_OK) {
+    st->rt.ready = 1;
+    ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "coordinator.ready",
+           CK_S("http", st->rt.set.listen_http), CK_S("https", st->rt.set.listen_https),
+           CK_S("gateway", st->rt.set.listen_gateway),
+           CK_S("store", ck_store_backend_name(st->rt.store)));
+  } else {
+    begin_shutdown(st, "startup-failure");
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_run(&loop, UV_RUN_NOWAIT); /* close callbacks after a forced stop */
+  ck_gateway_free(st->gw);
+  ck_store_close(st->rt.store); /* commits what is queued */
+  ck_profile_cache_free(st->rt.profiles);
+  ck_ca_set_free(st->rt.cas);
+  ck_tls_ctx_free(st->tls);
+  ck_config_free(st->rt.cfg);
+  if (uv_loop_close(&loop) != 0 && rc == CK_OK)
+    ck_log(CK_LOG_OPS, CK_LOG_WARN, "coordinator.exit.handles", CK_S("msg", "handles left open"));
+  if (rc == CK_OK)
+    ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "coordinator.stopped");
+  free(st);
+  return rc;
+}

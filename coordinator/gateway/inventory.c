@@ -1,0 +1,383 @@
+/* inventory.c — `inventory`: where the agent found certificates.
+ *
+ * Each finding that carries a fingerprint becomes installation rows of this
+ * agent (the store's installs: certificate, path, services, endpoint), one
+ * per local endpoint serving the file, or one without endpoint; a
+ * "tcp://addr:port" path is an endpoint-only finding. The protocol carries
+ * no certificate bytes (findings have the fingerprint and parsed fields,
+ * while a certificate row needs the DER and the SPKI hash), so findings of
+ * certificates the store does not hold yet are counted and reported in the
+ * ack's detail instead of stored; they become installations once their
+ * certificate is known (see docs/internals/gateway.md).
+ *
+ * Generations: a full inventory (in parts 0..n, the last one `final`)
+ * replaces what is known about the agent: the session remembers the
+ * installations its parts stored, and once the final part is stored every
+ * other installation of this agent is deleted. A delta applies to generation `base`, which must be the last one
+ * this session holds, else CK_ERR_CONFLICT and the agent sends a full one
+ * (after a reconnect the agent starts with a full inventory anyway). Parts
+ * and deltas are exclusive work items, so they are applied in order. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util/log.h"
+#include "coordinator/gateway/gw_int.h"
+
+typedef struct inv_counts {
+  size_t stored;   /* installation rows written */
+  size_t unknown;  /* findings of certificates the store does not hold */
+  size_t unread;   /* findings without a usable fingerprint */
+  size_t removed;  /* installation rows deleted */
+} inv_counts;
+
+/* Joins the finding's services with ',' into buf (at most one name row). */
+static const char *services(const ck_wire_finding *f, char *buf, size_t len) {
+  size_t i, off = 0, l;
+
+  buf[0] = '\0';
+  for (i = 0; i < f->services.n; i++) {
+    l = strlen(f->services.v[i]);
+    if (off + l + 2 > len)
+      break;
+    if (off > 0)
+      buf[off++] = ',';
+    memcpy(buf + off, f->services.v[i], l);
+    off += l;
+    buf[off] = '\0';
+  }
+  return buf;
+}
+
+static ck_err remember(gw_session *s, const ck_store_install *in,
+                       ck_errctx *err);
+
+static ck_err put_one(gw_session *s, ck_store_write *sw,
+                      const ck_store_install *in, inv_counts *c,
+                      ck_errctx *err) {
+  ck_err rc = ck_store_write_install_put(sw, in, err);
+
+  if (rc == CK_OK)
+    rc = remember(s, in, err);
+  if (rc == CK_OK)
+    c->stored++;
+  return rc;
+}
+
+/* Adds the installation rows of one finding to sw. */
+static ck_err put_finding(gw_work *w, ck_store_write *sw,
+                          const ck_wire_finding *f, inv_counts *c,
+                          ck_errctx *err) {
+  ck_store *store = w->s->gw->rt->store;
+  ck_errctx rerr = CK_ERRCTX_INIT;
+  ck_arena *a = NULL;
+  ck_store_cert cert;
+  ck_store_install in;
+  char svc[CK_STORE_NAME_MAX];
+  size_t i;
+  ck_err rc;
+
+  if (f->fingerprint.data == NULL || f->fingerprint.len != CK_SHA256_LEN ||
+      f->path[0] == '\0' || strlen(f->path) > CK_STORE_TEXT_MAX) {
+    c->unread++;
+    return CK_OK;
+  }
+  memset(&in, 0, sizeof in);
+  ck_hex_encode(f->fingerprint.data, CK_SHA256_LEN, in.cert_fp);
+  if ((a = ck_arena_new(2048)) == NULL)
+    return ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+  rc = ck_store_cert_get(store, in.cert_fp, 0, a, &cert, &rerr);
+  ck_arena_free(a);
+  if (rc == CK_ERR_NOT_FOUND) {
+    c->unknown++;
+    return CK_OK;
+  }
+  if (rc != CK_OK)
+    return ck_failf(err, rc, "%s", ck_errctx_msg(&rerr));
+  in.agent_id = w->s->agent.id;
+  in.service = services(f, svc, sizeof svc);
+  if (strncmp(f->path, "tcp://", 6) == 0) {
+    in.path = "";
+    in.endpoint = f->path + 6;
+    return put_one(w->s, sw, &in, c, err);
+  }
+  in.path = f->path;
+  in.endpoint = "";
+  if (f->endpoints.n == 0)
+    return put_one(w->s, sw, &in, c, err);
+  for (i = 0; i < f->endpoints.n; i++) {
+    in.endpoint = f->endpoints.v[i];
+    if ((rc = put_one(w->s, sw, &in, c, err)) != CK_OK)
+      return rc;
+  }
+  return CK_OK;
+}
+
+/* The identity of an installation row: "fp\npath\nendpoint". */
+static char *install_key(const char *fp, const char *path,
+                         const char *endpoint) {
+  size_t n = strlen(fp) + strlen(path) + strlen(endpoint) + 3;
+  char *k = malloc(n);
+
+  if (k != NULL)
+    snprintf(k, n, "%s\n%s\n%s", fp, path, endpoint);
+  return k;
+}
+
+static int key_cmp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ck__gw_inventory_reset(gw_session *s) {
+  size_t i;
+
+  for (i = 0; i < s->inv_nkeys; i++)
+    free(s->inv_keys[i]);
+  free(s->inv_keys);
+  s->inv_keys = NULL;
+  s->inv_nkeys = s->inv_capkeys = 0;
+}
+
+/* Remembers an installation of the full inventory under way. */
+static ck_err remember(gw_session *s, const ck_store_install *in,
+                       ck_errctx *err) {
+  char *k;
+
+  if (!s->inv_open)
+    return CK_OK;
+  if (s->inv_nkeys == s->inv_capkeys) {
+    size_t cap = s->inv_capkeys ? s->inv_capkeys * 2 : 64;
+    char **v = realloc(s->inv_keys, cap * sizeof *v);
+    if (v == NULL)
+      return ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+    s->inv_keys = v;
+    s->inv_capkeys = cap;
+  }
+  k = install_key(in->cert_fp, in->path, in->endpoint);
+  if (k == NULL)
+    return ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+  s->inv_keys[s->inv_nkeys++] = k;
+  return CK_OK;
+}
+
+static int in_generation(gw_session *s, const ck_store_install *in) {
+  char *k = install_key(in->cert_fp, in->path, in->endpoint);
+  int found;
+
+  if (k == NULL)
+    return 1; /* out of memory: keep the row rather than lose it */
+  found = bsearch(&k, s->inv_keys, s->inv_nkeys, sizeof *s->inv_keys,
+                  key_cmp) != NULL;
+  free(k);
+  return found;
+}
+
+static int in_removed(const ck_wire_strv *removed, const ck_store_install *in) {
+  size_t i;
+
+  for (i = 0; i < removed->n; i++) {
+    const char *p = removed->v[i];
+    if ((in->path[0] != '\0' && strcmp(p, in->path) == 0) ||
+        (in->path[0] == '\0' && strncmp(p, "tcp://", 6) == 0 &&
+         strcmp(p + 6, in->endpoint) == 0))
+      return 1;
+  }
+  return 0;
+}
+
+/* Deletes this agent's installations that are not in the full inventory
+ * just completed (full) or named in removed. Runs in its own write. */
+static ck_err prune(gw_work *w, int full, const ck_wire_strv *removed,
+                    inv_counts *c, ck_errctx *err) {
+  ck_store *store = w->s->gw->rt->store;
+  ck_arena *a = ck_arena_new(16384);
+  ck_store_write *sw = ck_store_write_new();
+  ck_store_install *items;
+  ck_store_page pg;
+  char cursor[256] = "";
+  size_t n, i, dels = 0;
+  ck_err rc = CK_OK;
+
+  if (a == NULL || sw == NULL) {
+    rc = ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+    goto out;
+  }
+  if (full)
+    qsort(w->s->inv_keys, w->s->inv_nkeys, sizeof *w->s->inv_keys, key_cmp);
+  for (;;) {
+    memset(&pg, 0, sizeof pg);
+    pg.limit = CK_STORE_PAGE_MAX;
+    pg.cursor = cursor[0] != '\0' ? cursor : NULL;
+    ck_arena_reset(a);
+    rc = ck_store_install_list(store, NULL, w->s->agent.id, &pg, a, &items, &n,
+                               err);
+    if (rc != CK_OK)
+      goto out;
+    for (i = 0; i < n; i++) {
+      if ((full && !in_generation(w->s, &items[i])) ||
+          (removed != NULL && in_removed(removed, &items[i]))) {
+        if ((rc = ck_store_write_install_del(sw, &items[i], err)) != CK_OK)
+          goto out;
+        dels++;
+      }
+    }
+    if (pg.next_cursor == NULL)
+      break;
+    if (ck_strlcpy(cursor, pg.next_cursor, sizeof cursor) >= sizeof cursor) {
+      rc = ck_failf(err, CK_ERR_INTERNAL, "inventory: page cursor too long");
+      goto out;
+    }
+  }
+  if (dels > 0 && (rc = ck_store_submit_wait(store, sw, err)) != CK_OK)
+    goto out;
+  c->removed += dels;
+out:
+  ck_store_write_free(sw);
+  ck_arena_free(a);
+  return rc;
+}
+
+static char *details_json(const ck_wire_inventory *inv, const inv_counts *c) {
+  json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "mode",
+                        ck_wire_inv_mode_name(inv->mode), "seq",
+                        (json_int_t)inv->seq, "part",
+                        (json_int_t)(inv->has_part ? inv->part : 0),
+                        "stored", (json_int_t)c->stored, "unknown",
+                        (json_int_t)c->unknown, "unread", (json_int_t)c->unread,
+                        "removed", (json_int_t)c->removed);
+  char *out = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+  json_decref(o);
+  return out;
+}
+
+void ck__gw_inventory_run(gw_work *w) {
+  gw_session *s = w->s;
+  const ck_wire_inventory *inv = &w->msg.u.inventory;
+  ck_store *store = s->gw->rt->store;
+  ck_errctx err = CK_ERRCTX_INIT;
+  uint32_t part = inv->has_part ? inv->part : 0;
+  int final = inv->has_final ? inv->final : 1;
+  ck_store_write *sw = NULL;
+  ck_audit_event ev;
+  inv_counts c;
+  ck_wire_msg ack;
+  char msg[512], actor[64], *details = NULL;
+  size_t i;
+  ck_err rc;
+
+  memset(&c, 0, sizeof c);
+  if (inv->mode == CK_WIRE_INV_UNKNOWN) {
+    ck__gw_reply_error(w, CK_ERR_UNSUPPORTED, 0,
+                       "inventory.mode: this coordinator knows 'full' and "
+                       "'delta'");
+    return;
+  }
+  if (inv->mode == CK_WIRE_INV_DELTA) {
+    if (!s->inv_have || !inv->has_base || inv->base != s->inv_seq ||
+        s->inv_open) {
+      if (s->inv_have)
+        snprintf(msg, sizeof msg,
+                 "inventory delta for base %llu: this session holds "
+                 "generation %llu; send a full inventory",
+                 (unsigned long long)inv->base,
+                 (unsigned long long)s->inv_seq);
+      else
+        snprintf(msg, sizeof msg,
+                 "inventory delta: no full inventory received in this "
+                 "session; send a full inventory");
+      ck__gw_reply_error(w, CK_ERR_CONFLICT, 0, msg);
+      return;
+    }
+  } else if (part == 0) {
+    ck__gw_inventory_reset(s);
+    s->inv_open = 1;
+    s->inv_cur = inv->seq;
+    s->inv_next_part = 1;
+  } else if (!s->inv_open || inv->seq != s->inv_cur ||
+             part != s->inv_next_part) {
+    snprintf(msg, sizeof msg,
+             "inventory seq %llu part %u does not follow the parts received "
+             "(expected part %u of seq %llu); send the full inventory again",
+             (unsigned long long)inv->seq, part,
+             s->inv_open ? s->inv_next_part : 0,
+             (unsigned long long)s->inv_cur);
+    s->inv_open = 0;
+    ck__gw_reply_error(w, CK_ERR_CONFLICT, 0, msg);
+    return;
+  } else {
+    s->inv_next_part++;
+  }
+
+  sw = ck_store_write_new();
+  if (sw == NULL) {
+    ck__gw_reply_error(w, CK_ERR_NOMEM, 0, "coordinator out of memory");
+    goto out;
+  }
+  for (i = 0; i < inv->n_findings; i++) {
+    rc = put_finding(w, sw, &inv->findings[i], &c, &err);
+    if (rc != CK_OK) {
+      snprintf(msg, sizeof msg, "inventory.findings[%zu]: %s", i,
+               ck_errctx_msg(&err));
+      ck__gw_reply_error(w, rc == CK_ERR_LIMIT || rc == CK_ERR_INVAL
+                                ? CK_ERR_INVAL : CK_ERR_AGAIN,
+                         0, msg);
+      s->inv_open = 0;
+      goto out;
+    }
+  }
+  snprintf(actor, sizeof actor, "agent:%s", s->agent.id);
+  details = details_json(inv, &c);
+  memset(&ev, 0, sizeof ev);
+  ev.actor = actor;
+  ev.action = inv->mode == CK_WIRE_INV_FULL ? "inventory.full"
+                                             : "inventory.delta";
+  ev.object_type = "agent";
+  ev.object_id = s->agent.id;
+  ev.details = details != NULL ? details : "";
+  if ((rc = ck_store_write_audit(sw, &ev, &err)) != CK_OK ||
+      (rc = ck_store_submit_wait(store, sw, &err)) != CK_OK) {
+    ck_log(CK_LOG_OPS, CK_LOG_ERR, "gateway.inventory.store",
+           CK_S("session", s->sid), CK_E(rc, ck_errctx_msg(&err)));
+    ck__gw_reply_error(w, CK_ERR_AGAIN, 0, "coordinator store unavailable");
+    s->inv_open = 0;
+    goto out;
+  }
+  if (inv->mode == CK_WIRE_INV_DELTA) {
+    if (inv->removed.n > 0 &&
+        (rc = prune(w, 0, &inv->removed, &c, &err)) != CK_OK)
+      goto prune_failed;
+    s->inv_seq = inv->seq;
+  } else if (final) {
+    if ((rc = prune(w, 1, NULL, &c, &err)) != CK_OK)
+      goto prune_failed;
+    s->inv_open = 0;
+    ck__gw_inventory_reset(s);
+    s->inv_seq = inv->seq;
+    s->inv_have = 1;
+  }
+  ck_log(CK_LOG_OPS, CK_LOG_INFO, "gateway.inventory", CK_S("session", s->sid),
+         CK_S("agent", s->agent.id), CK_S("mode", ck_wire_inv_mode_name(inv->mode)),
+         CK_I("seq", inv->seq), CK_I("part", part), CK_I("stored", c.stored),
+         CK_I("unknown", c.unknown), CK_I("unread", c.unread),
+         CK_I("removed", c.removed));
+  snprintf(msg, sizeof msg,
+           "stored %zu installations, removed %zu; %zu findings of "
+           "certificates this coordinator does not hold, %zu without a "
+           "fingerprint",
+           c.stored, c.removed, c.unknown, c.unread);
+  memset(&ack, 0, sizeof ack);
+  ack.type = CK_WIRE_ACK;
+  ack.id = w->msg.id;
+  ack.u.ack.detail = msg;
+  ck__gw_reply(w, &ack);
+  goto out;
+prune_failed:
+  ck_log(CK_LOG_OPS, CK_LOG_ERR, "gateway.inventory.prune",
+         CK_S("session", s->sid), CK_E(rc, ck_errctx_msg(&err)));
+  s->inv_open = 0;
+  ck__gw_reply_error(w, CK_ERR_AGAIN, 0, "coordinator store unavailable");
+out:
+  free(details);
+  ck_store_write_free(sw);
+}
