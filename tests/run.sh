@@ -87,8 +87,12 @@ run_fuzzers() {
 
 run_cppcheck() {
   step "static analysis (cppcheck)"
+  # The full build's configuration: the CK_DISABLE_* trims are checked by
+  # compiling them, not by cppcheck (whose per-configuration passes report
+  # code after an early #ifdef'd return as dead).
   if cppcheck --quiet --enable=warning,portability --std=c11 --inline-suppr \
-       --error-exitcode=1 -I "$top" "$top/common" "$top/platforms" \
+       --error-exitcode=1 -UCK_DISABLE_TLS_SERVER -UCK_DISABLE_HTTP_SERVER \
+       -UCK_DISABLE_PKCS12 -UCK_DISABLE_SYSLOG -I "$top" "$top/common" "$top/platforms" \
        $( [ -d "$top/agent" ] && echo "$top/agent" ) $( [ -d "$top/coordinator" ] && echo "$top/coordinator" ); then
     echo "cppcheck: passed"; total_pass=$((total_pass+1))
   else

@@ -37,8 +37,9 @@ static int self_signed(const ck_cert *c) {
          memcmp(c->aki, c->ski, c->ski_len) == 0;
 }
 
-ck_err ck__cert_from_der(const uint8_t *der, size_t len, ck_cert **out,
-                         ck_errctx *err) {
+/* with_backend 0: the neutral fields only (ck_cert_parse_fields). */
+static ck_err cert_from_der(const uint8_t *der, size_t len, int with_backend,
+                            ck_cert **out, ck_errctx *err) {
   ck_cert *c = NULL;
   ck_errctx be_err = CK_ERRCTX_INIT;
   size_t n;
@@ -60,7 +61,7 @@ ck_err ck__cert_from_der(const uint8_t *der, size_t len, ck_cert **out,
   rc = ck__cert_parse_fields(c, err);
   if (rc != CK_OK)
     goto out;
-  rc = ck__be_cert_load(c, &be_err);
+  rc = with_backend ? ck__be_cert_load(c, &be_err) : CK_ERR_UNSUPPORTED;
   if (rc == CK_ERR_UNSUPPORTED) {
     c->be = NULL; /* info only: the backend cannot use this key type */
   } else if (rc != CK_OK) {
@@ -75,6 +76,21 @@ ck_err ck__cert_from_der(const uint8_t *der, size_t len, ck_cert **out,
 out:
   ck_cert_free(c);
   return rc;
+}
+
+ck_err ck__cert_from_der(const uint8_t *der, size_t len, ck_cert **out,
+                         ck_errctx *err) {
+  return cert_from_der(der, len, 1, out, err);
+}
+
+ck_err ck_cert_parse_fields(const uint8_t *der, size_t len, ck_cert **out,
+                            ck_errctx *err) {
+  if (der == NULL || out == NULL)
+    return ck_failf(err, CK_ERR_INVAL, "ck_cert_parse_fields: NULL argument");
+  if (len > CK__MAX_INPUT)
+    return ck_failf(err, CK_ERR_LIMIT, "certificate input over %u bytes",
+                    CK__MAX_INPUT);
+  return cert_from_der(der, len, 0, out, err);
 }
 
 ck_err ck_cert_parse(const uint8_t *data, size_t len, ck_cert **out,

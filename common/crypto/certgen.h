@@ -38,7 +38,8 @@
  * the issuer's (clamping not_after is the caller's policy).
  *
  * Backends: OpenSSL 3 all of the above; mbedTLS 2.28 the same except
- * Ed25519 (CK_ERR_UNSUPPORTED, as everywhere in that build). */
+ * Ed25519 (CK_ERR_UNSUPPORTED, as everywhere in that build) — thread-safe
+ * there too, but signatures of one issuer are serialised by a mutex. */
 #ifndef CK_CRYPTO_CERTGEN_H
 #define CK_CRYPTO_CERTGEN_H
 

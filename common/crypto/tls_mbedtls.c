@@ -223,12 +223,14 @@ static void recheck_time(const mbedtls_x509_crt *crt, uint32_t *flags) {
 static int san_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip,
                       size_t ipl) {
   unsigned char *p = crt->v3_ext.p;
-  const unsigned char *end = p + crt->v3_ext.len;
+  const unsigned char *end;
   size_t len;
   int ret;
 
-  if (p == NULL ||
-      mbedtls_asn1_get_tag(
+  if (p == NULL)
+    return 0;
+  end = p + crt->v3_ext.len;
+  if (mbedtls_asn1_get_tag(
           &p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
     return 0;
   end = p + len;

@@ -171,6 +171,7 @@ static const ck__wire_field finding_rows[] = {
     OPT(ck_wire_finding, endpoints, CK__WK_STRV),
     OPT(ck_wire_finding, risks, CK__WK_STRV),
     OPT(ck_wire_finding, managed_id, CK__WK_STR),
+    OPT(ck_wire_finding, der, CK__WK_BIN),
 };
 SCHEMA(finding_schema, "finding", ck_wire_finding, finding_rows);
 

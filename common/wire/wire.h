@@ -197,6 +197,8 @@ typedef struct ck_wire_finding {
   ck_wire_strv endpoints; /* "0.0.0.0:443" serving it */
   ck_wire_strv risks;     /* "expired", "weak_key", "key_world_readable" */
   const char *managed_id; /* optional: managed certificate id, if managed */
+  ck_wire_bytes der;      /* optional: the certificate's DER, so the
+                             coordinator can store one it never issued */
 } ck_wire_finding;
 
 /* Discovery results; a large full inventory is split into parts. */

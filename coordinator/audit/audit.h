@@ -71,10 +71,10 @@ typedef struct ck_audit_anchor {
 
 typedef enum ck_audit_problem {
   CK_AUDIT_OK = 0,
-  CK_AUDIT_MODIFIED,     /* a row's hash does not match its contents */
-  CK_AUDIT_GAP,          /* seq jumps: rows deleted (or seq 1 missing) */
-  CK_AUDIT_BROKEN_LINK,  /* prev_hash is not the previous row's hash */
-  CK_AUDIT_TRUNCATED,    /* the chain ends before the recorded head */
+  CK_AUDIT_MODIFIED,      /* a row's hash does not match its contents */
+  CK_AUDIT_GAP,           /* seq jumps: rows deleted (or seq 1 missing) */
+  CK_AUDIT_BROKEN_LINK,   /* prev_hash is not the previous row's hash */
+  CK_AUDIT_TRUNCATED,     /* the chain ends before the recorded head */
   CK_AUDIT_HEAD_MISMATCH, /* the head (meta or anchor) hash differs */
 } ck_audit_problem;
 
@@ -84,7 +84,7 @@ typedef struct ck_audit_report {
   int64_t checked;          /* rows whose hash was checked */
   int64_t head_seq;         /* last seq in the table */
   uint8_t head_hash[CK_SHA256_LEN];
-  char msg[256];            /* human description, "" when OK */
+  char msg[256]; /* human description, "" when OK */
 } ck_audit_report;
 
 /* Returns a static name for p ("modified", "gap", ...). */

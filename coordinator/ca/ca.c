@@ -184,8 +184,10 @@ const ck_ca *ck_ca_set_at(const ck_ca_set *set, size_t i) {
   return i < set->n ? &set->cas[i] : NULL;
 }
 
-ck_err ck_ca_issue(const ck_ca *ca, const ck_ca_issue_req *r, ck_cert **out,
-                   ck_errctx *err) {
+/* fields_only: sign with ck_certgen_issue_der and parse the result's
+ * fields only (ck_cert_parse_fields) instead of OpenSSL's full parse. */
+static ck_err ca_issue(const ck_ca *ca, const ck_ca_issue_req *r,
+                       int fields_only, ck_cert **out, ck_errctx *err) {
   char ocsp[CK_CERTGEN_MAX_URL_LEN], issuers[CK_CERTGEN_MAX_URL_LEN],
       crl[CK_CERTGEN_MAX_URL_LEN];
   const char *ocsp_p = ocsp, *issuers_p = issuers, *crl_p = crl;
@@ -226,7 +228,27 @@ ck_err ck_ca_issue(const ck_ca *ca, const ck_ca_issue_req *r, ck_cert **out,
     t.crl_urls = &crl_p;
     t.n_crl_urls = 1;
   }
-  return ck_certgen_issue(ca->iss, &t, out, err);
+  if (!fields_only)
+    return ck_certgen_issue(ca->iss, &t, out, err);
+  {
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    if ((rc = ck_certgen_issue_der(ca->iss, &t, &der, &der_len, err)) != CK_OK)
+      return rc;
+    rc = ck_cert_parse_fields(der, der_len, out, err);
+    free(der);
+    return rc;
+  }
+}
+
+ck_err ck_ca_issue(const ck_ca *ca, const ck_ca_issue_req *r, ck_cert **out,
+                   ck_errctx *err) {
+  return ca_issue(ca, r, 0, out, err);
+}
+
+ck_err ck_ca_issue_fields(const ck_ca *ca, const ck_ca_issue_req *r,
+                          ck_cert **out, ck_errctx *err) {
+  return ca_issue(ca, r, 1, out, err);
 }
 
 ck_err ck_ca_write_pem(const char *path, const char *label, const uint8_t *der,

@@ -37,6 +37,14 @@ typedef struct ck_coord_settings {
   int store_sync_full;
   int64_t backdate;       /* seconds subtracted from notBefore */
   int64_t shutdown_grace; /* seconds SIGTERM waits for in-flight work */
+  struct {                 /* [gateway]: ck_gateway_opts for run */
+    int64_t max_sessions;      /* connections at once */
+    int64_t idle_timeout;      /* seconds */
+    int64_t ping_interval;     /* seconds */
+    int64_t identity_validity; /* seconds */
+    int64_t max_inflight;      /* renewal CSRs per session */
+    int64_t max_frame;         /* bytes */
+  } gw;
   /* test overrides (conformance contract) */
   char acme_dns_resolver[128];
   int acme_http01_port;

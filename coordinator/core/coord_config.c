@@ -26,6 +26,20 @@ const ck_cfg_key ck_coord_cfg_keys[] = {
      NULL},
     {"coordinator", "shutdown_grace", CK_CFG_DURATION, "10s", 0, 3600,
      "how long SIGTERM waits for in-flight requests", NULL},
+    {"gateway", "max_sessions", CK_CFG_INT, "10000", 1, 1000000,
+     "agent connections at once (handshakes included); more are refused",
+     NULL},
+    {"gateway", "idle_timeout", CK_CFG_DURATION, "3m", 10, 86400,
+     "close an agent session that sent nothing this long (must exceed "
+     "ping_interval)", NULL},
+    {"gateway", "ping_interval", CK_CFG_DURATION, "60s", 1, 86400,
+     "how often enrolled agents are pinged", NULL},
+    {"gateway", "identity_validity", CK_CFG_DURATION, "90d", 3600,
+     3650 * 86400LL, "lifetime of agent identity certificates", NULL},
+    {"gateway", "max_inflight", CK_CFG_INT, "32", 1, 4096,
+     "renewal CSRs one session may have in flight at once", NULL},
+    {"gateway", "max_frame", CK_CFG_SIZE, "1MiB", 65536, 16 * 1048576LL,
+     "largest frame body accepted from an agent", NULL},
     {NULL, NULL, 0, NULL, 0, 0, NULL, ck_log_cfg_keys},
 };
 
@@ -95,6 +109,25 @@ ck_err ck_coord_load_settings(const char *data_dir,
   }
   ck_config_num(cfg, "issuance", "backdate", &out->backdate);
   ck_config_num(cfg, "coordinator", "shutdown_grace", &out->shutdown_grace);
+  ck_config_int(cfg, "gateway", "max_sessions", &out->gw.max_sessions);
+  ck_config_num(cfg, "gateway", "idle_timeout", &out->gw.idle_timeout);
+  ck_config_num(cfg, "gateway", "ping_interval", &out->gw.ping_interval);
+  ck_config_num(cfg, "gateway", "identity_validity",
+                &out->gw.identity_validity);
+  ck_config_int(cfg, "gateway", "max_inflight", &out->gw.max_inflight);
+  ck_config_num(cfg, "gateway", "max_frame", &out->gw.max_frame);
+  if (out->gw.idle_timeout <= out->gw.ping_interval) {
+    char where[4300];
+    rc = ck_setf(err, CK_ERR_CONFIG,
+                 "%s: [gateway] idle_timeout (%llds) must be longer than "
+                 "ping_interval (%llds), or idle agents are cut off",
+                 ck_config_where(cfg, "gateway", "idle_timeout", where,
+                                 sizeof where),
+                 (long long)out->gw.idle_timeout,
+                 (long long)out->gw.ping_interval);
+    ck_config_free(cfg);
+    return rc;
+  }
   if (ov->acme_dns_resolver != NULL)
     ck_strlcpy(out->acme_dns_resolver, ov->acme_dns_resolver,
                sizeof out->acme_dns_resolver);

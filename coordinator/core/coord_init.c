@@ -189,17 +189,19 @@ static ck_err add_profile(ck_store_write *w, const char *name, const char *body,
   return ck_store_write_audit(w, &ev, err);
 }
 
-/* Reads an imported CA: the first certificate of cert_path with the key of
- * key_path; further certificates in the file are its parents. */
+/* Reads and checks an imported CA before anything is created: the first
+ * certificate of cert_path is the CA we sign with, further certificates in
+ * the file are its parents (each must have issued the one before it, and
+ * all must be valid now); the key of key_path must be the first one's. */
 static ck_err import_ca(const ck_coord_init_opts *o, ck_cert_list *chain,
                         ck_key **key, ck_errctx *err) {
   uint8_t *buf = NULL;
-  size_t len;
-  char path[4200];
+  size_t len, i;
+  ck_cert_list top;
   ck_err rc;
 
   if ((rc = ck_fs_read_file(o->import_cert, 1 << 20, &buf, &len, err)) != CK_OK)
-    return rc;
+    return ck_failf(err, rc, "--import-ca %s", o->import_cert);
   rc = ck_cert_list_parse(chain, buf, len, err);
   free(buf);
   buf = NULL;
@@ -207,26 +209,45 @@ static ck_err import_ca(const ck_coord_init_opts *o, ck_cert_list *chain,
     return ck_failf(err, rc, "--import-ca %s", o->import_cert);
   if (chain->n == 0)
     return ck_failf(err, CK_ERR_BAD_CERT, "--import-ca %s: no certificate", o->import_cert);
-  if (!ck_cert_get_info(chain->certs[0])->is_ca)
-    return ck_failf(err, CK_ERR_INVAL, "--import-ca %s: not a CA certificate",
+  for (i = 0; i < chain->n; i++)
+    if (!ck_cert_get_info(chain->certs[i])->is_ca)
+      return ck_failf(err, CK_ERR_INVAL,
+                      "--import-ca %s: certificate %zu (%s) is not a CA "
+                      "certificate (basicConstraints CA:TRUE missing)",
+                      o->import_cert, i + 1, ck_cert_get_info(chain->certs[i])->subject);
+  /* the file's last certificate is the anchor the others must chain to */
+  top.certs = &chain->certs[chain->n - 1];
+  top.n = top.cap = 1;
+  if ((rc = ck_cert_verify(chain->certs[0], chain, &top, 0, err)) != CK_OK)
+    return ck_failf(err, rc,
+                    "--import-ca %s: the CA certificate does not chain to the "
+                    "last certificate of the file, or is not valid now",
                     o->import_cert);
   if ((rc = ck_fs_read_file(o->import_key, 64 * 1024, &buf, &len, err)) != CK_OK)
-    return rc;
+    return ck_failf(err, rc, "--import-ca %s", o->import_key);
   rc = ck_key_parse(buf, len, key, err);
   ck_crypto_free_secret(buf, len);
   if (rc != CK_OK)
     return ck_failf(err, rc, "--import-ca %s", o->import_key);
   if ((rc = ck_key_match_cert(*key, chain->certs[0], err)) != CK_OK)
-    return ck_failf(err, rc, "--import-ca: key does not match the certificate");
-  {
-    char *kpem = NULL;
-    size_t kl = 0;
-    if ((rc = ck_key_export_pem(*key, CK_KEY_PEM_PKCS8, &kpem, &kl, err)) != CK_OK)
-      return rc;
-    snprintf(path, sizeof path, "%s/ca/imported.key", o->data_dir);
-    rc = ck_fs_write_atomic(path, kpem, kl, 0600, err);
-    ck_crypto_free_secret(kpem, kl);
-  }
+    return ck_failf(err, rc, "--import-ca: the key in %s does not match the "
+                    "certificate %s (%s)", o->import_key, o->import_cert,
+                    ck_cert_get_info(chain->certs[0])->subject);
+  return CK_OK;
+}
+
+/* Writes the imported CA key into the data directory (0600). */
+static ck_err import_key_write(const ck_coord_init_opts *o, const ck_key *key,
+                               ck_errctx *err) {
+  char path[4200], *kpem = NULL;
+  size_t kl = 0;
+  ck_err rc;
+
+  if ((rc = ck_key_export_pem(key, CK_KEY_PEM_PKCS8, &kpem, &kl, err)) != CK_OK)
+    return rc;
+  snprintf(path, sizeof path, "%s/ca/imported.key", o->data_dir);
+  rc = ck_fs_write_atomic(path, kpem, kl, 0600, err);
+  ck_crypto_free_secret(kpem, kl);
   return rc;
 }
 
@@ -261,15 +282,19 @@ ck_err ck_coord_init(const ck_coord_init_opts *o, ck_errctx *err) {
   if (exists(path))
     return ck_failf(err, CK_ERR_EXIST,
                     "%s exists: refusing to overwrite an existing CA", path);
+  /* an imported CA is checked before anything is created */
+  if (o->import_cert != NULL &&
+      (rc = import_ca(o, &imported, &issuing_key, err)) != CK_OK)
+    goto out;
   if ((rc = ck_fs_mkdir_p(o->data_dir, 0700, err)) != CK_OK ||
       (rc = ck_fs_set_mode(o->data_dir, 0700, err)) != CK_OK ||
       (rc = ck_fs_mkdir_p(path, 0700, err)) != CK_OK)
-    return rc;
+    goto out;
   snprintf(path, sizeof path, "%s/tls", o->data_dir);
   if ((rc = ck_fs_mkdir_p(path, 0700, err)) != CK_OK)
-    return rc;
+    goto out;
   if ((rc = write_config(o, err)) != CK_OK)
-    return rc;
+    goto out;
 
   memset(&so, 0, sizeof so);
   ck_coord_path(o->data_dir, CK_COORD_DB, path, sizeof path);
@@ -282,7 +307,7 @@ ck_err ck_coord_init(const ck_coord_init_opts *o, ck_errctx *err) {
   }
 
   if (o->import_cert != NULL) {
-    if ((rc = import_ca(o, &imported, &issuing_key, err)) != CK_OK)
+    if ((rc = import_key_write(o, issuing_key, err)) != CK_OK)
       goto out;
     /* Parents first, top (last in the file) down, so the store's ids in
      * this fresh database run 1..k with each CA's parent just before it. */
@@ -402,7 +427,9 @@ ck_err ck_coord_init(const ck_coord_init_opts *o, ck_errctx *err) {
            o->data_dir, admin.token);
   }
   {
-    const ck_cert_info *ci = ck_cert_get_info(root != NULL ? root : sign_cert);
+    /* the top of the hierarchy: what agents pin and /ca/chain.pem ends with */
+    const ck_cert_info *ci = ck_cert_get_info(
+        root != NULL ? root : imported.certs[imported.n - 1]);
     printf("CA fingerprint (for agent enrollment --ca-fingerprint): %s\n", ci->sha256_hex);
   }
 out:

@@ -137,6 +137,7 @@ static ck_err start(run_state *st, const char *data_dir, const ck_coord_override
                     ck_errctx *err) {
   ck_coord_rt *rt = &st->rt;
   ck_http_config hc;
+  ck_gateway_opts go;
   ck_tls_config tc;
   ck_store_opts so;
   char dbpath[4200], certp[4200], keyp[4200];
@@ -188,7 +189,15 @@ static ck_err start(run_state *st, const char *data_dir, const ck_coord_override
   if ((rc = ck_listener_start(rt->loop, rt->set.listen_https, on_https_accept, st,
                               &st->https_l, err)) != CK_OK)
     return ck_failf(err, rc, "listen https %s", rt->set.listen_https);
-  if ((rc = ck_gateway_start(rt, st->tls, rt->set.listen_gateway, &st->gw, err)) != CK_OK)
+  memset(&go, 0, sizeof go);
+  go.max_sessions = (unsigned)rt->set.gw.max_sessions;
+  go.idle_timeout_ms = (unsigned)(rt->set.gw.idle_timeout * 1000);
+  go.ping_interval_ms = (unsigned)(rt->set.gw.ping_interval * 1000);
+  go.max_inflight = (unsigned)rt->set.gw.max_inflight;
+  go.identity_validity = rt->set.gw.identity_validity;
+  go.limits.max_frame = (size_t)rt->set.gw.max_frame;
+  if ((rc = ck_gateway_start_opts(rt, st->tls, rt->set.listen_gateway, &go, &st->gw,
+                                  err)) != CK_OK)
     return ck_failf(err, rc, "listen gateway %s", rt->set.listen_gateway);
   return CK_OK;
 }
@@ -227,6 +236,13 @@ ck_err ck_coord_run(const char *data_dir, const ck_coord_overrides *ov,
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_run(&loop, UV_RUN_NOWAIT); /* close callbacks after a forced stop */
   ck_gateway_free(st->gw);
+  if (st->rt.store != NULL) {
+    ck_store_stats ss;
+    ck_store_get_stats(st->rt.store, &ss);
+    ck_log(CK_LOG_OPS, CK_LOG_INFO, "store.stats", CK_I("writes", (int64_t)ss.writes),
+           CK_I("failed", (int64_t)ss.failed), CK_I("batches", (int64_t)ss.batches),
+           CK_I("max_batch", (int64_t)ss.max_batch));
+  }
   ck_store_close(st->rt.store); /* commits what is queued */
   ck_profile_cache_free(st->rt.profiles);
   ck_ca_set_free(st->rt.cas);

@@ -23,10 +23,18 @@ static void on_seen_done(ck_store_write *w, ck_err rc, void *arg) {
   ck__gw_maybe_done(gw);
 }
 
+/* Records the agent as seen: at most once a minute per session, so a
+ * stream of hellos cannot turn into a stream of store writes. */
 static void record_seen(gw_session *s, const ck_wire_hello *h) {
   ck_gateway *gw = s->gw;
   ck_errctx err = CK_ERRCTX_INIT;
-  ck_store_write *w = ck_store_write_new();
+  uint64_t now = ck_clock_mono_ms();
+  ck_store_write *w;
+
+  if (s->last_seen_ms != 0 && now - s->last_seen_ms < 60000)
+    return;
+  s->last_seen_ms = now;
+  w = ck_store_write_new();
 
   if (w == NULL || gw->sl == NULL ||
       ck_store_write_agent_seen(w, s->agent.id, 0, h->platform, h->version,

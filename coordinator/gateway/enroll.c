@@ -48,7 +48,7 @@ static void refuse(gw_work *w, const char *token_id, const char *reason,
 
   ck_log(CK_LOG_SEC, CK_LOG_WARN, "gateway.enroll.refused",
          CK_S("session", s->sid), CK_S("peer", s->peer),
-         CK_S("token_id", token_id != NULL ? token_id : ""),
+         CK_S("enroll_id", token_id != NULL ? token_id : ""),
          CK_S("hostname", h->hostname != NULL ? h->hostname : ""),
          CK_S("reason", reason), CK_E(code, msg));
   ck__gw_reply_error(w, code, fatal, msg);
@@ -201,7 +201,7 @@ void ck__gw_enroll_run(gw_work *w) {
   ck_log(CK_LOG_SEC, CK_LOG_NOTICE, "gateway.enroll", CK_S("session", s->sid),
          CK_S("peer", s->peer), CK_S("agent", agent_id),
          CK_S("hostname", e->host.hostname), CK_S("group", tok.group),
-         CK_S("token_id", tok.id), CK_S("identity", id.row.fingerprint));
+         CK_S("enroll_id", tok.id), CK_S("identity", id.row.fingerprint));
   ck__gw_identity_reply(w, &id, NULL, agent_id);
 out:
   ck_wipe(hash, sizeof hash);

@@ -91,6 +91,7 @@ struct gw_session {
   ck_wire_framer framer;
   uint64_t last_rx_ms;  /* monotonic: last frame in or work finished */
   uint64_t last_ping_ms;
+  uint64_t last_seen_ms; /* monotonic: last agent_seen write (0 none) */
   uint64_t next_id;     /* ids of frames we originate (ping, command) */
   unsigned inflight;    /* work items running */
   int excl_busy;        /* an exclusive work item runs */

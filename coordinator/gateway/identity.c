@@ -98,46 +98,49 @@ void ck__gw_identity_clear(gw_identity *id) {
   memset(id, 0, sizeof *id);
 }
 
+/* The chain is our own CA's PEM (and the leaf we just signed): decoding
+ * the base64 is all it needs. Parsing each certificate (ck_cert_list_parse)
+ * cost two OpenSSL 3.0 certificate parses, ~400 us, per renewal. */
 ck_err ck__gw_chain_der(const char *pem, size_t pem_len, size_t skip,
                         ck_arena *arena, ck_wire_bytes **out, size_t *n,
                         ck_errctx *err) {
-  ck_cert_list l = {0};
+  ck_pem_block blk = {0};
   ck_wire_bytes *v = NULL;
-  size_t i, k = 0;
+  size_t pos = 0, cap = 0, seen = 0, k = 0;
+  const char *p;
   ck_err rc;
 
   *out = NULL;
   *n = 0;
   if (pem == NULL || pem_len == 0)
     return CK_OK;
-  rc = ck_cert_list_parse(&l, (const uint8_t *)pem, pem_len, err);
-  if (rc != CK_OK)
-    return rc;
-  if (l.n > skip) {
-    v = ck_arena_alloc(arena, (l.n - skip) * sizeof *v);
-    if (v == NULL) {
-      rc = ck_failf(err, CK_ERR_NOMEM, "chain: out of memory");
-      goto out;
-    }
-    for (i = skip; i < l.n; i++) {
-      size_t len;
-      const uint8_t *der = ck_cert_der(l.certs[i], &len);
-      uint8_t *copy = ck_arena_alloc(arena, len);
+  for (p = pem; (p = strstr(p, "-----BEGIN CERTIFICATE-----")) != NULL; p++)
+    cap++;
+  if (cap > skip &&
+      (v = ck_arena_alloc(arena, (cap - skip) * sizeof *v)) == NULL)
+    return ck_failf(err, CK_ERR_NOMEM, "chain: out of memory");
+  for (;;) {
+    rc = ck_pem_next((const uint8_t *)pem, pem_len, &pos, &blk, err);
+    if (rc == CK_ERR_NOENT)
+      break;
+    if (rc != CK_OK)
+      return rc;
+    if (strcmp(blk.label, "CERTIFICATE") == 0 && seen++ >= skip && k < cap - skip) {
+      uint8_t *copy = ck_arena_alloc(arena, blk.der_len);
       if (copy == NULL) {
-        rc = ck_failf(err, CK_ERR_NOMEM, "chain: out of memory");
-        goto out;
+        ck_pem_block_clear(&blk);
+        return ck_failf(err, CK_ERR_NOMEM, "chain: out of memory");
       }
-      memcpy(copy, der, len);
+      memcpy(copy, blk.der, blk.der_len);
       v[k].data = copy;
-      v[k].len = len;
+      v[k].len = blk.der_len;
       k++;
     }
+    ck_pem_block_clear(&blk);
   }
   *out = v;
   *n = k;
-out:
-  ck_cert_list_clear(&l);
-  return rc;
+  return CK_OK;
 }
 
 void ck__gw_identity_reply(gw_work *w, const gw_identity *id,

@@ -3,12 +3,17 @@
  * Each finding that carries a fingerprint becomes installation rows of this
  * agent (the store's installs: certificate, path, services, endpoint), one
  * per local endpoint serving the file, or one without endpoint; a
- * "tcp://addr:port" path is an endpoint-only finding. The protocol carries
- * no certificate bytes (findings have the fingerprint and parsed fields,
- * while a certificate row needs the DER and the SPKI hash), so findings of
- * certificates the store does not hold yet are counted and reported in the
- * ack's detail instead of stored; they become installations once their
- * certificate is known (see docs/internals/gateway.md).
+ * "tcp://addr:port" path is an endpoint-only finding. A finding with `der`
+ * first records the certificate itself: we parse it (the agent's parsed
+ * fields are not trusted), build the row with ck_store_cert_from (source
+ * discovered) and put it in the same write before its installations; the
+ * store reconciles by fingerprint (one we issued stays managed, an unknown
+ * one is unmanaged, weaknesses flagged, shared keys from the installs). A
+ * DER that does not parse, or whose SHA-256 is not the finding's
+ * fingerprint, fails that finding only (counted in the ack). Findings
+ * without `der` of certificates the store does not hold are counted and
+ * reported in the ack's detail instead of stored (see
+ * docs/internals/gateway.md).
  *
  * Generations: a full inventory (in parts 0..n, the last one `final`)
  * replaces what is known about the agent: the session remembers the
@@ -21,14 +26,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util/clock.h"
 #include "common/util/log.h"
 #include "coordinator/gateway/gw_int.h"
 
 typedef struct inv_counts {
   size_t stored;   /* installation rows written */
+  size_t certs;    /* certificates recorded from a finding's der */
   size_t unknown;  /* findings of certificates the store does not hold */
   size_t unread;   /* findings without a usable fingerprint */
+  size_t bad;      /* findings whose der was refused */
   size_t removed;  /* installation rows deleted */
+  char first_bad[200]; /* why the first refused der was refused */
 } inv_counts;
 
 /* Joins the finding's services with ',' into buf (at most one name row). */
@@ -64,8 +73,75 @@ static ck_err put_one(gw_session *s, ck_store_write *sw,
   return rc;
 }
 
-/* Adds the installation rows of one finding to sw. */
-static ck_err put_finding(gw_work *w, ck_store_write *sw,
+/* Counts finding idx as refused, keeping the first reason for the ack. */
+static void refuse(gw_work *w, size_t idx, const ck_wire_finding *f,
+                   inv_counts *c, const char *why) {
+  if (c->bad++ == 0)
+    snprintf(c->first_bad, sizeof c->first_bad, "findings[%zu]: %s", idx,
+             why);
+  ck_log(CK_LOG_SEC, CK_LOG_WARN, "gateway.inventory.refused",
+         CK_S("session", w->s->sid), CK_S("agent", w->s->agent.id),
+         CK_S("path", f->path), CK_S("reason", why));
+}
+
+/* Records the certificate of a finding with `der` in sw (source
+ * discovered) and gives its fingerprint in fp; *recorded is 1 then, 0 when
+ * the finding was refused (counted in c). Returns CK_OK in both cases, or
+ * CK_ERR_NOMEM, which fails the whole inventory. */
+static ck_err put_der(gw_work *w, ck_store_write *sw, size_t idx,
+                      const ck_wire_finding *f, inv_counts *c,
+                      char fp[CK_SHA256_HEX_LEN], int *recorded,
+                      ck_errctx *err) {
+  ck_errctx perr = CK_ERRCTX_INIT;
+  ck_cert *cert = NULL;
+  ck_arena *a = NULL;
+  ck_store_cert row;
+  char why[180], given[CK_SHA256_HEX_LEN];
+  ck_err ret = CK_OK, rc;
+
+  *recorded = 0;
+  if ((rc = ck_cert_parse(f->der.data, f->der.len, &cert, &perr)) != CK_OK) {
+    snprintf(why, sizeof why, "der: %s", ck_errctx_msg(&perr));
+    refuse(w, idx, f, c, why);
+    goto out;
+  }
+  if ((a = ck_arena_new(4096)) == NULL) {
+    ret = ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+    goto out;
+  }
+  if ((ret = ck_store_cert_from(cert, ck_clock_now(), a, &row, err)) != CK_OK)
+    goto out;
+  if (f->fingerprint.data != NULL) {
+    if (f->fingerprint.len == CK_SHA256_LEN)
+      ck_hex_encode(f->fingerprint.data, CK_SHA256_LEN, given);
+    if (f->fingerprint.len != CK_SHA256_LEN ||
+        strcmp(given, row.fingerprint) != 0) {
+      refuse(w, idx, f, c, "fingerprint is not the SHA-256 of der");
+      goto out;
+    }
+  }
+  row.source = CK_CERT_SRC_DISCOVERED;
+  if ((rc = ck_store_write_cert_put(sw, &row, &perr)) != CK_OK) {
+    if (rc == CK_ERR_NOMEM) {
+      ret = ck_failf(err, rc, "inventory: out of memory");
+      goto out;
+    }
+    snprintf(why, sizeof why, "der: %s", ck_errctx_msg(&perr));
+    refuse(w, idx, f, c, why);
+    goto out;
+  }
+  memcpy(fp, row.fingerprint, CK_SHA256_HEX_LEN);
+  c->certs++;
+  *recorded = 1;
+out:
+  ck_arena_free(a);
+  ck_cert_free(cert);
+  return ret;
+}
+
+/* Adds the certificate (when it carries der) and the installation rows of
+ * finding idx to sw. */
+static ck_err put_finding(gw_work *w, ck_store_write *sw, size_t idx,
                           const ck_wire_finding *f, inv_counts *c,
                           ck_errctx *err) {
   ck_store *store = w->s->gw->rt->store;
@@ -76,24 +152,33 @@ static ck_err put_finding(gw_work *w, ck_store_write *sw,
   char svc[CK_STORE_NAME_MAX];
   size_t i;
   ck_err rc;
+  int recorded;
 
-  if (f->fingerprint.data == NULL || f->fingerprint.len != CK_SHA256_LEN ||
-      f->path[0] == '\0' || strlen(f->path) > CK_STORE_TEXT_MAX) {
+  if (f->path[0] == '\0' || strlen(f->path) > CK_STORE_TEXT_MAX ||
+      (f->der.data == NULL &&
+       (f->fingerprint.data == NULL || f->fingerprint.len != CK_SHA256_LEN))) {
     c->unread++;
     return CK_OK;
   }
   memset(&in, 0, sizeof in);
-  ck_hex_encode(f->fingerprint.data, CK_SHA256_LEN, in.cert_fp);
-  if ((a = ck_arena_new(2048)) == NULL)
-    return ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
-  rc = ck_store_cert_get(store, in.cert_fp, 0, a, &cert, &rerr);
-  ck_arena_free(a);
-  if (rc == CK_ERR_NOT_FOUND) {
-    c->unknown++;
-    return CK_OK;
+  if (f->der.data != NULL) {
+    if ((rc = put_der(w, sw, idx, f, c, in.cert_fp, &recorded, err)) != CK_OK)
+      return rc;
+    if (!recorded)
+      return CK_OK;
+  } else {
+    ck_hex_encode(f->fingerprint.data, CK_SHA256_LEN, in.cert_fp);
+    if ((a = ck_arena_new(2048)) == NULL)
+      return ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+    rc = ck_store_cert_get(store, in.cert_fp, 0, a, &cert, &rerr);
+    ck_arena_free(a);
+    if (rc == CK_ERR_NOT_FOUND) {
+      c->unknown++;
+      return CK_OK;
+    }
+    if (rc != CK_OK)
+      return ck_failf(err, rc, "%s", ck_errctx_msg(&rerr));
   }
-  if (rc != CK_OK)
-    return ck_failf(err, rc, "%s", ck_errctx_msg(&rerr));
   in.agent_id = w->s->agent.id;
   in.service = services(f, svc, sizeof svc);
   if (strncmp(f->path, "tcp://", 6) == 0) {
@@ -238,13 +323,13 @@ out:
 }
 
 static char *details_json(const ck_wire_inventory *inv, const inv_counts *c) {
-  json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "mode",
-                        ck_wire_inv_mode_name(inv->mode), "seq",
-                        (json_int_t)inv->seq, "part",
-                        (json_int_t)(inv->has_part ? inv->part : 0),
-                        "stored", (json_int_t)c->stored, "unknown",
-                        (json_int_t)c->unknown, "unread", (json_int_t)c->unread,
-                        "removed", (json_int_t)c->removed);
+  json_t *o = json_pack(
+      "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode",
+      ck_wire_inv_mode_name(inv->mode), "seq", (json_int_t)inv->seq, "part",
+      (json_int_t)(inv->has_part ? inv->part : 0), "stored",
+      (json_int_t)c->stored, "certificates", (json_int_t)c->certs, "unknown",
+      (json_int_t)c->unknown, "unread", (json_int_t)c->unread, "refused",
+      (json_int_t)c->bad, "removed", (json_int_t)c->removed);
   char *out = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
   json_decref(o);
@@ -315,7 +400,7 @@ void ck__gw_inventory_run(gw_work *w) {
     goto out;
   }
   for (i = 0; i < inv->n_findings; i++) {
-    rc = put_finding(w, sw, &inv->findings[i], &c, &err);
+    rc = put_finding(w, sw, i, &inv->findings[i], &c, &err);
     if (rc != CK_OK) {
       snprintf(msg, sizeof msg, "inventory.findings[%zu]: %s", i,
                ck_errctx_msg(&err));
@@ -359,13 +444,16 @@ void ck__gw_inventory_run(gw_work *w) {
   ck_log(CK_LOG_OPS, CK_LOG_INFO, "gateway.inventory", CK_S("session", s->sid),
          CK_S("agent", s->agent.id), CK_S("mode", ck_wire_inv_mode_name(inv->mode)),
          CK_I("seq", inv->seq), CK_I("part", part), CK_I("stored", c.stored),
-         CK_I("unknown", c.unknown), CK_I("unread", c.unread),
+         CK_I("certificates", c.certs), CK_I("unknown", c.unknown),
+         CK_I("unread", c.unread), CK_I("refused", c.bad),
          CK_I("removed", c.removed));
   snprintf(msg, sizeof msg,
-           "stored %zu installations, removed %zu; %zu findings of "
-           "certificates this coordinator does not hold, %zu without a "
-           "fingerprint",
-           c.stored, c.removed, c.unknown, c.unread);
+           "stored %zu installations, removed %zu; %zu certificates recorded "
+           "from der; %zu findings of certificates this coordinator does not "
+           "hold, %zu without a fingerprint; %zu findings refused%s%s%s",
+           c.stored, c.removed, c.certs, c.unknown, c.unread, c.bad,
+           c.bad > 0 ? " (first: " : "", c.bad > 0 ? c.first_bad : "",
+           c.bad > 0 ? ")" : "");
   memset(&ack, 0, sizeof ack);
   ack.type = CK_WIRE_ACK;
   ack.id = w->msg.id;

@@ -262,6 +262,7 @@ static void issue_cert(rest_call *c) {
   in.who.actor = c->actor;
   in.who.role = ck_role_name(c->role);
   in.who.owner = c->role == CK_API_OWNER ? c->owner : NULL;
+  in.record_arena = ck_http_req_arena(c->req); /* answer without a re-read */
   rc = ck_issue_run(c->rt, &in, &out, &err);
   if (rc != CK_OK) {
     rest_problem_err(c, rc, ck_errctx_msg(&err));
@@ -273,14 +274,7 @@ static void issue_cert(rest_call *c) {
                                 out.reason));
     goto out;
   }
-  {
-    ck_store_cert sc;
-    if (ck_store_cert_get(c->rt->store, out.fingerprint, 0, ck_http_req_arena(c->req), &sc,
-                          &err) == CK_OK)
-      res = ck__rest_cert_json(c, &sc, 0);
-    else
-      res = json_pack("{s:s,s:s}", "fingerprint", out.fingerprint, "serial", out.serial_hex);
-  }
+  res = ck__rest_cert_json(c, &out.record, 0);
   snprintf(c->location, sizeof c->location, "/api/v1/certificates/%s", out.fingerprint);
   rest_json(c, 201, json_pack("{s:o,s:s,s:s,s:I}", "certificate", res, "pem", out.leaf_pem,
                               "chain_pem", out.chain_pem, "request_id",

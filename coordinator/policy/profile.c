@@ -31,7 +31,8 @@ static const char TLS_SERVER_JSON[] =
     "  \"key_types\": [\"ec-p256\", \"ec-p384\", \"rsa-2048\"],\n"
     "  \"validity\": {\"max\": \"90d\", \"default\": \"60d\"},\n"
     "  \"renewal\": {\"fraction\": 0.3333},\n"
-    "  \"san\": {\"dns\": [\".test\", \"localhost\"], \"ip\": [], \"uri\": [],\n"
+    "  \"san\": {\"dns\": [\".test\", \"localhost\"], \"ip\": [], \"uri\": "
+    "[],\n"
     "          \"email\": [], \"wildcards\": false, \"from_binding\": false,\n"
     "          \"max\": 100},\n"
     "  \"cn\": \"copy_to_san\",\n"
@@ -68,7 +69,9 @@ static const char AGENT_IDENTITY_JSON[] =
 static const char *const DEFAULT_NAMES[] = {"tls-server", "agent-identity",
                                             NULL};
 
-const char *const *ck_profile_default_names(void) { return DEFAULT_NAMES; }
+const char *const *ck_profile_default_names(void) {
+  return DEFAULT_NAMES;
+}
 
 const char *ck_profile_default_json(const char *name) {
   if (name == NULL)
@@ -81,8 +84,8 @@ const char *ck_profile_default_json(const char *name) {
 }
 
 ck_err ck_profile_default_tls_server(ck_profile **out, ck_errctx *err) {
-  return ck_profile_from_json(TLS_SERVER_JSON, sizeof TLS_SERVER_JSON - 1,
-                              out, err);
+  return ck_profile_from_json(TLS_SERVER_JSON, sizeof TLS_SERVER_JSON - 1, out,
+                              err);
 }
 
 ck_err ck_profile_default_agent_identity(ck_profile **out, ck_errctx *err) {
@@ -188,8 +191,7 @@ const char *ck_profile_duration_format(int64_t s, char *buf, size_t len) {
   return buf;
 }
 
-static const char *bit_name(unsigned bit, const char *const *names,
-                            size_t n) {
+static const char *bit_name(unsigned bit, const char *const *names, size_t n) {
   size_t i;
   for (i = 0; i < n; i++)
     if (bit == 1u << i)

@@ -75,10 +75,10 @@ typedef struct ck_profile_key {
  * ck_profile_from_json or the defaults below, free with ck_profile_free.
  * All strings and lists are owned by the profile. */
 typedef struct ck_profile {
-  char *name;         /* [a-z0-9][a-z0-9._-]*, at most 64 characters */
-  int64_t version;    /* the store's version of this profile; 0 = unsaved */
-  char *description;  /* free text, "" none */
-  char *ca;           /* name of the signing CA; "" = the default CA */
+  char *name;        /* [a-z0-9][a-z0-9._-]*, at most 64 characters */
+  int64_t version;   /* the store's version of this profile; 0 = unsaved */
+  char *description; /* free text, "" none */
+  char *ca;          /* name of the signing CA; "" = the default CA */
   ck_profile_workflow workflow;
   ck_profile_key keys[CK_PROFILE_MAX_KEYS]; /* allowed key types */
   size_t n_keys;
@@ -94,8 +94,8 @@ typedef struct ck_profile {
                                the pattern lists are empty */
   unsigned max_sans;        /* most SANs in one certificate, 1..1000 */
   ck_profile_cn cn;
-  unsigned key_usage; /* CK_KU_* from crypto.h (end-entity bits only) */
-  unsigned eku;       /* CK_EKU_* */
+  unsigned key_usage;  /* CK_KU_* from crypto.h (end-entity bits only) */
+  unsigned eku;        /* CK_EKU_* */
   char **agent_groups; /* groups whose agents may use it; "*" = any */
   size_t n_agent_groups;
   unsigned roles; /* CK_PROFILE_ROLE_* of API tokens that may use it */
@@ -179,8 +179,7 @@ ck_err ck_profile_key_parse(const char *text, ck_profile_key *out,
                             ck_errctx *err);
 
 /* Writes a key's policy name ("ec-p256", "rsa-2048", "ed25519") to buf. */
-const char *ck_profile_key_name(const ck_profile_key *k, char *buf,
-                                size_t len);
+const char *ck_profile_key_name(const ck_profile_key *k, char *buf, size_t len);
 
 /* ----------------------------------------------------------------- check */
 
@@ -223,19 +222,20 @@ typedef enum ck_profile_outcome {
 typedef enum ck_profile_rule {
   CK_PROFILE_RULE_NONE = 0,
   CK_PROFILE_RULE_ACCESS,          /* requester may not use the profile */
-  CK_PROFILE_RULE_BINDING_PROFILE, /* agent's binding does not list the profile */
+  CK_PROFILE_RULE_BINDING_PROFILE, /* agent's binding does not list the profile
+                                    */
   CK_PROFILE_RULE_KEY_TYPE,        /* key type or curve not allowed */
   CK_PROFILE_RULE_KEY_SIZE,        /* RSA key below the minimum */
-  CK_PROFILE_RULE_KEY_USAGE,       /* key cannot serve the profile's key usage */
-  CK_PROFILE_RULE_VALIDITY,        /* requested validity above the maximum */
-  CK_PROFILE_RULE_NAMES,           /* no CN and no SANs */
-  CK_PROFILE_RULE_SAN_TYPE,        /* otherName, dirName, ... */
-  CK_PROFILE_RULE_SAN_SYNTAX,      /* malformed name */
-  CK_PROFILE_RULE_SAN_COUNT,       /* more SANs than the profile allows */
-  CK_PROFILE_RULE_WILDCARD,        /* wildcard not allowed */
-  CK_PROFILE_RULE_SAN_PATTERN,     /* name outside the profile's patterns */
-  CK_PROFILE_RULE_SAN_BINDING,     /* name outside the agent's binding */
-  CK_PROFILE_RULE_CN,              /* CN rule */
+  CK_PROFILE_RULE_KEY_USAGE,   /* key cannot serve the profile's key usage */
+  CK_PROFILE_RULE_VALIDITY,    /* requested validity above the maximum */
+  CK_PROFILE_RULE_NAMES,       /* no CN and no SANs */
+  CK_PROFILE_RULE_SAN_TYPE,    /* otherName, dirName, ... */
+  CK_PROFILE_RULE_SAN_SYNTAX,  /* malformed name */
+  CK_PROFILE_RULE_SAN_COUNT,   /* more SANs than the profile allows */
+  CK_PROFILE_RULE_WILDCARD,    /* wildcard not allowed */
+  CK_PROFILE_RULE_SAN_PATTERN, /* name outside the profile's patterns */
+  CK_PROFILE_RULE_SAN_BINDING, /* name outside the agent's binding */
+  CK_PROFILE_RULE_CN,          /* CN rule */
 } ck_profile_rule;
 
 /* The decision. Zero it (or ck_profile_verdict_clear) before the first use;

@@ -67,10 +67,14 @@ typedef struct chk {
 
 static const char *kind_name(ck_profile_requester_kind k) {
   switch (k) {
-  case CK_PROFILE_REQ_AGENT: return "agent";
-  case CK_PROFILE_REQ_TOKEN: return "token";
-  case CK_PROFILE_REQ_OWNER: return "owner";
-  default: return "unknown";
+  case CK_PROFILE_REQ_AGENT:
+    return "agent";
+  case CK_PROFILE_REQ_TOKEN:
+    return "token";
+  case CK_PROFILE_REQ_OWNER:
+    return "owner";
+  default:
+    return "unknown";
   }
 }
 
@@ -97,7 +101,8 @@ static const char *shown(const char *s, char *buf, size_t len) {
 /* Records the refusal in the verdict, the error context and the security
  * log. Returns CK_ERR_DENIED. */
 static ck_err refuse(chk *k, ck_profile_rule rule, const char *value,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                     const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static ck_err refuse(chk *k, ck_profile_rule rule, const char *value,
                      const char *fmt, ...) {
   ck_profile_verdict *v = k->v;
@@ -157,8 +162,8 @@ static ck_err check_owner(chk *k, const char *owner) {
   shown(owner, sb, sizeof sb);
   if (p->n_owners == 0)
     return refuse(k, CK_PROFILE_RULE_ACCESS, sb,
-                  "owner '%s' may not use profile '%s' (no owners allowed)",
-                  sb, p->name);
+                  "owner '%s' may not use profile '%s' (no owners allowed)", sb,
+                  p->name);
   return refuse(k, CK_PROFILE_RULE_ACCESS, sb,
                 "owner '%s' may not use profile '%s' (allowed owners: %s)", sb,
                 p->name, join(p->owners, p->n_owners, lb, sizeof lb));
@@ -192,8 +197,7 @@ static ck_err check_access(chk *k) {
           return CK_OK;
       lb[0] = '\0';
       for (i = 0; i < w->n_binding_profiles && k2 + 8 < sizeof lb; i++)
-        k2 += (size_t)snprintf(lb + k2, sizeof lb - k2, "%s%s",
-                               i ? ", " : "",
+        k2 += (size_t)snprintf(lb + k2, sizeof lb - k2, "%s%s", i ? ", " : "",
                                shown(w->binding_profiles[i], sb, 64));
       return refuse(k, CK_PROFILE_RULE_BINDING_PROFILE, p->name,
                     "the agent's binding does not allow profile '%s' "
@@ -218,8 +222,7 @@ static ck_err check_access(chk *k) {
       for (i = 0; ck_profile_role_name(1u << i) != NULL; i++)
         if (p->roles & (1u << i))
           k2 += (size_t)snprintf(lb + k2, sizeof lb - k2, "%s%s",
-                                 k2 ? ", " : "",
-                                 ck_profile_role_name(1u << i));
+                                 k2 ? ", " : "", ck_profile_role_name(1u << i));
     }
     if (p->roles == 0)
       return refuse(k, CK_PROFILE_RULE_ACCESS, sb,
@@ -301,9 +304,9 @@ static ck_err check_key(chk *k, unsigned *ku_out) {
 
   allowed[0] = '\0';
   for (i = 0; i < p->n_keys; i++)
-    a += (size_t)snprintf(allowed + a, sizeof allowed - a, "%s%s",
-                          i ? ", " : "",
-                          ck_profile_key_name(&p->keys[i], rn, sizeof rn));
+    a +=
+        (size_t)snprintf(allowed + a, sizeof allowed - a, "%s%s", i ? ", " : "",
+                         ck_profile_key_name(&p->keys[i], rn, sizeof rn));
   key_name(ki, kn, sizeof kn);
   for (i = 0; i < p->n_keys; i++) {
     const ck_profile_key *r = &p->keys[i];
@@ -347,8 +350,8 @@ static ck_err check_key(chk *k, unsigned *ku_out) {
         b += (size_t)snprintf(kb + b, sizeof kb - b, "%s%s", b ? ", " : "",
                               ck_profile_ku_name(1u << i));
     return refuse(k, CK_PROFILE_RULE_KEY_USAGE, kn,
-                  "key %s cannot serve the key usage of profile '%s' (%s)",
-                  kn, p->name, kb);
+                  "key %s cannot serve the key usage of profile '%s' (%s)", kn,
+                  p->name, kb);
   }
   *ku_out = ku & fit;
   return CK_OK;
@@ -358,30 +361,44 @@ static ck_err check_key(chk *k, unsigned *ku_out) {
 
 static const char *value_kind(ck_san_type t) {
   switch (t) {
-  case CK_SAN_DNS: return "DNS name";
-  case CK_SAN_IP: return "IP address";
-  case CK_SAN_URI: return "URI";
-  case CK_SAN_EMAIL: return "email address";
-  default: return "name";
+  case CK_SAN_DNS:
+    return "DNS name";
+  case CK_SAN_IP:
+    return "IP address";
+  case CK_SAN_URI:
+    return "URI";
+  case CK_SAN_EMAIL:
+    return "email address";
+  default:
+    return "name";
   }
 }
 
 static const char *prefix(ck_san_type t) {
   switch (t) {
-  case CK_SAN_DNS: return "dns";
-  case CK_SAN_IP: return "ip";
-  case CK_SAN_URI: return "uri";
-  case CK_SAN_EMAIL: return "email";
-  default: return "other";
+  case CK_SAN_DNS:
+    return "dns";
+  case CK_SAN_IP:
+    return "ip";
+  case CK_SAN_URI:
+    return "uri";
+  case CK_SAN_EMAIL:
+    return "email";
+  default:
+    return "other";
   }
 }
 
 static const char *none_allowed(ck_san_type t) {
   switch (t) {
-  case CK_SAN_DNS: return "no DNS names allowed";
-  case CK_SAN_IP: return "no IP addresses allowed";
-  case CK_SAN_URI: return "no URIs allowed";
-  default: return "no email addresses allowed";
+  case CK_SAN_DNS:
+    return "no DNS names allowed";
+  case CK_SAN_IP:
+    return "no IP addresses allowed";
+  case CK_SAN_URI:
+    return "no URIs allowed";
+  default:
+    return "no email addresses allowed";
   }
 }
 
@@ -447,22 +464,20 @@ static ck_err check_one_name(chk *k, const ck_san *s, int wild) {
       return refuse(k, CK_PROFILE_RULE_SAN_PATTERN, sb,
                     "san %s is not allowed by profile '%s' (%s)", sb, p->name,
                     none_allowed(s->type));
-    return refuse(k, CK_PROFILE_RULE_SAN_PATTERN, sb,
-                  "san %s is not allowed by profile '%s' (allowed: %s)", sb,
-                  p->name,
-                  ck_sanset_describe(p->sans, s->type, allowed,
-                                     sizeof allowed));
+    return refuse(
+        k, CK_PROFILE_RULE_SAN_PATTERN, sb,
+        "san %s is not allowed by profile '%s' (allowed: %s)", sb, p->name,
+        ck_sanset_describe(p->sans, s->type, allowed, sizeof allowed));
   }
   if (binding != NULL && !ck_sanset_match(binding, s->type, s->value)) {
     if (ck_sanset_count(binding, s->type) == 0)
       return refuse(k, CK_PROFILE_RULE_SAN_BINDING, sb,
                     "san %s is not allowed by the agent's binding (%s)", sb,
                     none_allowed(s->type));
-    return refuse(k, CK_PROFILE_RULE_SAN_BINDING, sb,
-                  "san %s is not allowed by the agent's binding (allowed: %s)",
-                  sb,
-                  ck_sanset_describe(binding, s->type, allowed,
-                                     sizeof allowed));
+    return refuse(
+        k, CK_PROFILE_RULE_SAN_BINDING, sb,
+        "san %s is not allowed by the agent's binding (allowed: %s)", sb,
+        ck_sanset_describe(binding, s->type, allowed, sizeof allowed));
   }
   return CK_OK;
 }
@@ -496,10 +511,12 @@ static ck_err check_names(chk *k) {
   size_t i, need;
   ck_err rc = CK_OK;
 
-  if (ci->n_sans > p->max_sans)
-    return refuse(k, CK_PROFILE_RULE_SAN_COUNT, "",
+  if (ci->n_sans > p->max_sans) {
+    snprintf(sb, sizeof sb, "%zu", ci->n_sans);
+    return refuse(k, CK_PROFILE_RULE_SAN_COUNT, sb,
                   "the request has %zu SANs; profile '%s' allows at most %u",
                   ci->n_sans, p->name, p->max_sans);
+  }
   /* room for every SAN plus a copied CN; normalized values are never
    * longer than the input except IP text, bounded by INET6_ADDRSTRLEN */
   need = (ci->n_sans + 1) * sizeof(ck_san);
@@ -532,8 +549,7 @@ static ck_err check_names(chk *k) {
                   sb);
       goto out;
     }
-    if (ck_sanset_normalize(s->type, val, norm, sizeof norm, &w, &e) !=
-        CK_OK) {
+    if (ck_sanset_normalize(s->type, val, norm, sizeof norm, &w, &e) != CK_OK) {
       rc = refuse(k, CK_PROFILE_RULE_SAN_SYNTAX, sb,
                   "san %s is not a valid %s (%s)", sb, value_kind(s->type),
                   e.msg);
@@ -566,8 +582,8 @@ static ck_err check_names(chk *k) {
       if (ck_sanset_normalize(CK_SAN_IP, cn, norm, sizeof norm, &w, NULL) !=
           CK_OK) {
         t = CK_SAN_DNS;
-        if (ck_sanset_normalize(CK_SAN_DNS, cn, norm, sizeof norm, &w,
-                                NULL) != CK_OK) {
+        if (ck_sanset_normalize(CK_SAN_DNS, cn, norm, sizeof norm, &w, NULL) !=
+            CK_OK) {
           rc = refuse(k, CK_PROFILE_RULE_CN, cb,
                       "CN '%s' is neither a DNS name nor an IP address, so "
                       "profile '%s' cannot copy it to the SANs",
@@ -592,7 +608,8 @@ static ck_err check_names(chk *k) {
     goto out;
   }
   if (v->n_sans > p->max_sans) {
-    rc = refuse(k, CK_PROFILE_RULE_SAN_COUNT, "",
+    snprintf(sb, sizeof sb, "%zu", v->n_sans);
+    rc = refuse(k, CK_PROFILE_RULE_SAN_COUNT, sb,
                 "the request has %zu SANs; profile '%s' allows at most %u",
                 v->n_sans, p->name, p->max_sans);
     goto out;
@@ -646,8 +663,8 @@ ck_err ck_profile_check(const ck_profile *p, const ck_profile_request *req,
   out->eku = p->eku;
   if (p->workflow == CK_PROFILE_APPROVAL) {
     out->outcome = CK_PROFILE_PENDING;
-    snprintf(out->reason, sizeof out->reason,
-             "profile '%s' requires approval", p->name);
+    snprintf(out->reason, sizeof out->reason, "profile '%s' requires approval",
+             p->name);
   } else {
     out->outcome = CK_PROFILE_ALLOW;
   }

@@ -18,10 +18,10 @@
 
 #include "common/util/clock.h"
 
-#define LIST_MAX 1000         /* entries in one list */
-#define DESC_MAX 1024         /* bytes of description */
-#define NAME_MAX_CHARS 64     /* profile and CA names */
-#define WHO_MAX_CHARS 128     /* agent group and owner names */
+#define LIST_MAX 1000                    /* entries in one list */
+#define DESC_MAX 1024                    /* bytes of description */
+#define NAME_MAX_CHARS 64                /* profile and CA names */
+#define WHO_MAX_CHARS 128                /* agent group and owner names */
 #define VALIDITY_MAX_S (36500LL * 86400) /* 100 years */
 #define MAX_SANS_LIMIT 1000
 #define DEFAULT_MAX_SANS 100
@@ -34,8 +34,8 @@ typedef struct pctx {
 
 /* Records "profile 'NAME': PATH: message" (or "profile: ...") and returns
  * code. */
-static ck_err fail(pctx *c, ck_err code, const char *path, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+static ck_err fail(pctx *c, ck_err code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static ck_err fail(pctx *c, ck_err code, const char *path, const char *fmt,
                    ...) {
   char msg[400];
@@ -53,14 +53,21 @@ static ck_err fail(pctx *c, ck_err code, const char *path, const char *fmt,
 
 static const char *jtype(const json_t *v) {
   switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER: return "an integer";
-  case JSON_REAL: return "a number";
+  case JSON_OBJECT:
+    return "an object";
+  case JSON_ARRAY:
+    return "an array";
+  case JSON_STRING:
+    return "a string";
+  case JSON_INTEGER:
+    return "an integer";
+  case JSON_REAL:
+    return "a number";
   case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  default: return "null";
+  case JSON_FALSE:
+    return "a boolean";
+  default:
+    return "null";
   }
 }
 
@@ -103,8 +110,8 @@ static ck_err check_fields(pctx *c, json_t *obj, const char *path,
 }
 
 /* The member key of obj, or NULL; fails when required and missing. */
-static ck_err member(pctx *c, json_t *obj, const char *parent,
-                     const char *key, int required, json_t **out) {
+static ck_err member(pctx *c, json_t *obj, const char *parent, const char *key,
+                     int required, json_t **out) {
   *out = json_object_get(obj, key);
   if (*out == NULL && required)
     return fail(c, CK_ERR_PARSE, parent, "missing field '%s'", key);
@@ -158,8 +165,7 @@ static ck_err as_duration(pctx *c, json_t *v, const char *path, int zero_ok,
     s = (int64_t)json_integer_value(v);
   } else if (json_is_string(v)) {
     const char *t = json_string_value(v);
-    if (strlen(t) != json_string_length(v) ||
-        ck_duration_parse(t, &s) != CK_OK)
+    if (strlen(t) != json_string_length(v) || ck_duration_parse(t, &s) != CK_OK)
       return fail(c, CK_ERR_PARSE, path,
                   "'%s' is not a duration (e.g. 90d, 12h, 15m, 3600s)",
                   shown(t, sb, sizeof sb));
@@ -272,9 +278,8 @@ static ck_err parse_validity(pctx *c, json_t *v, ck_profile *p) {
       (rc = member(c, v, "validity", "default", 0, &m)) != CK_OK)
     return rc;
   p->default_validity = p->max_validity;
-  if (m != NULL &&
-      (rc = as_duration(c, m, "validity.default", 0, &p->default_validity)) !=
-          CK_OK)
+  if (m != NULL && (rc = as_duration(c, m, "validity.default", 0,
+                                     &p->default_validity)) != CK_OK)
     return rc;
   if (p->default_validity > p->max_validity)
     return fail(c, CK_ERR_PARSE, "validity.default",
@@ -331,9 +336,8 @@ static ck_err parse_renewal(pctx *c, json_t *v, ck_profile *p) {
 }
 
 static ck_err parse_san(pctx *c, json_t *v, ck_profile *p) {
-  static const char *const fields[] = {"dns",      "ip",           "uri",
-                                       "email",    "wildcards",    "max",
-                                       "from_binding", NULL};
+  static const char *const fields[] = {
+      "dns", "ip", "uri", "email", "wildcards", "max", "from_binding", NULL};
   static const struct {
     const char *key;
     ck_san_type type;
@@ -346,8 +350,7 @@ static ck_err parse_san(pctx *c, json_t *v, ck_profile *p) {
   ck_err rc;
 
   if (!json_is_object(v))
-    return fail(c, CK_ERR_PARSE, "san", "expected an object, got %s",
-                jtype(v));
+    return fail(c, CK_ERR_PARSE, "san", "expected an object, got %s", jtype(v));
   if ((rc = check_fields(c, v, "san", fields)) != CK_OK)
     return rc;
   if ((rc = ck_sanset_new(&p->sans)) != CK_OK)
@@ -373,8 +376,8 @@ static ck_err parse_san(pctx *c, json_t *v, ck_profile *p) {
     }
   }
   if ((rc = member(c, v, "san", "wildcards", 0, &m)) != CK_OK ||
-      (m != NULL && (rc = as_bool(c, m, "san.wildcards", &p->wildcards)) !=
-                        CK_OK) ||
+      (m != NULL &&
+       (rc = as_bool(c, m, "san.wildcards", &p->wildcards)) != CK_OK) ||
       (rc = member(c, v, "san", "from_binding", 0, &m)) != CK_OK ||
       (m != NULL && (rc = as_bool(c, m, "san.from_binding",
                                   &p->sans_from_binding)) != CK_OK) ||
@@ -402,9 +405,8 @@ static ck_err parse_san(pctx *c, json_t *v, ck_profile *p) {
 /* Reads a list of names from table into a bit mask. bad[] optionally gives
  * a specific message for names that exist but may not be used. */
 static ck_err parse_bits(pctx *c, json_t *v, const char *path,
-                         const char *const *names,
-                         const char *const *refused, const char *refusal,
-                         int need_one, unsigned *out) {
+                         const char *const *names, const char *const *refused,
+                         const char *refusal, int need_one, unsigned *out) {
   size_t i;
   ck_err rc;
 
@@ -428,8 +430,8 @@ static ck_err parse_bits(pctx *c, json_t *v, const char *path,
       all[0] = '\0';
       for (j = 0; names[j] != NULL && k < sizeof all; j++)
         if (names[j][0] != '\0')
-          k += (size_t)snprintf(all + k, sizeof all - k, "%s%s",
-                                k ? ", " : "", names[j]);
+          k += (size_t)snprintf(all + k, sizeof all - k, "%s%s", k ? ", " : "",
+                                names[j]);
       return fail(c, CK_ERR_PARSE, ipath, "'%s' is not one of %s",
                   shown(s, sb, sizeof sb), all);
     }
@@ -480,13 +482,13 @@ static ck_err parse_who(pctx *c, json_t *v, const char *path, char ***out,
   return CK_OK;
 }
 
-static const char *const KU_TABLE[] = {
-    "digitalSignature", "nonRepudiation", "keyEncipherment",
-    "dataEncipherment", "keyAgreement",   NULL};
+static const char *const KU_TABLE[] = {"digitalSignature", "nonRepudiation",
+                                       "keyEncipherment",  "dataEncipherment",
+                                       "keyAgreement",     NULL};
 static const char *const KU_CA[] = {"keyCertSign", "cRLSign", NULL};
 static const char *const EKU_TABLE[] = {
-    "serverAuth",      "clientAuth",   "codeSigning",
-    "emailProtection", "timeStamping", "OCSPSigning", NULL};
+    "serverAuth",   "clientAuth",  "codeSigning", "emailProtection",
+    "timeStamping", "OCSPSigning", NULL};
 static const char *const ROLE_TABLE[] = {"admin", "operator", "approver",
                                          "auditor", NULL};
 static const char *const ROLE_OWNER[] = {"owner", NULL};
@@ -494,8 +496,7 @@ static const char *const CN_TABLE[] = {"require_san", "copy_to_san",
                                        "unchecked", NULL};
 
 static ck_err parse_access(pctx *c, json_t *v, ck_profile *p) {
-  static const char *const fields[] = {"agent_groups", "roles", "owners",
-                                       NULL};
+  static const char *const fields[] = {"agent_groups", "roles", "owners", NULL};
   json_t *m;
   ck_err rc;
 
@@ -514,16 +515,16 @@ static ck_err parse_access(pctx *c, json_t *v, ck_profile *p) {
                        "access.owners ('*' for any owner)",
                        0, &p->roles)) != CK_OK)
     return rc;
-  return parse_who(c, json_object_get(v, "owners"), "access.owners",
-                   &p->owners, &p->n_owners);
+  return parse_who(c, json_object_get(v, "owners"), "access.owners", &p->owners,
+                   &p->n_owners);
 }
 
 ck_err ck_profile_from_json(const char *text, size_t len, ck_profile **out,
                             ck_errctx *err) {
   static const char *const fields[] = {
-      "name",     "version",       "description", "ca",   "workflow",
-      "key_types", "validity",     "renewal",     "san",  "cn",
-      "key_usage", "ext_key_usage", "access",     NULL};
+      "name",      "version",       "description", "ca",  "workflow",
+      "key_types", "validity",      "renewal",     "san", "cn",
+      "key_usage", "ext_key_usage", "access",      NULL};
   pctx c = {err, NULL};
   json_t *root = NULL, *m;
   json_error_t je;
@@ -535,8 +536,10 @@ ck_err ck_profile_from_json(const char *text, size_t len, ck_profile **out,
   if (text == NULL || out == NULL)
     return ck_failf(err, CK_ERR_INVAL, "profile: no input");
   if (len > CK_PROFILE_JSON_MAX) {
-    rc = ck_failf(err, CK_ERR_LIMIT, "profile: %zu bytes exceed the limit "
-                  "of %d", len, CK_PROFILE_JSON_MAX);
+    rc = ck_failf(err, CK_ERR_LIMIT,
+                  "profile: %zu bytes exceed the limit "
+                  "of %d",
+                  len, CK_PROFILE_JSON_MAX);
     goto out;
   }
   root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -592,8 +595,8 @@ ck_err ck_profile_from_json(const char *text, size_t len, ck_profile **out,
       (rc = as_string(&c, m, "description", &s)) != CK_OK)
     goto out;
   if (strlen(s) > DESC_MAX) {
-    rc = fail(&c, CK_ERR_PARSE, "description", "longer than %d bytes",
-              DESC_MAX);
+    rc =
+        fail(&c, CK_ERR_PARSE, "description", "longer than %d bytes", DESC_MAX);
     goto out;
   }
   if ((p->description = strdup(s)) == NULL) {
@@ -625,9 +628,9 @@ ck_err ck_profile_from_json(const char *text, size_t len, ck_profile **out,
   } else if (strcmp(s, "approval") == 0) {
     p->workflow = CK_PROFILE_APPROVAL;
   } else {
-    rc = fail(&c, CK_ERR_PARSE, "workflow",
-              "'%s' is not one of automatic, approval",
-              shown(s, sb, sizeof sb));
+    rc =
+        fail(&c, CK_ERR_PARSE, "workflow",
+             "'%s' is not one of automatic, approval", shown(s, sb, sizeof sb));
     goto out;
   }
 
@@ -651,7 +654,7 @@ ck_err ck_profile_from_json(const char *text, size_t len, ck_profile **out,
                 shown(s, sb, sizeof sb));
       goto out;
     }
-    p->cn = i == 0 ? CK_PROFILE_CN_REQUIRE_SAN
+    p->cn = i == 0   ? CK_PROFILE_CN_REQUIRE_SAN
             : i == 1 ? CK_PROFILE_CN_COPY
                      : CK_PROFILE_CN_UNCHECKED;
   }
@@ -741,8 +744,8 @@ ck_err ck_profile_to_json(const ck_profile *p, unsigned flags, char **out,
   ren = json_object();
   san = json_object();
   acc = json_object();
-  if (o == NULL || keys == NULL || val == NULL || ren == NULL ||
-      san == NULL || acc == NULL) {
+  if (o == NULL || keys == NULL || val == NULL || ren == NULL || san == NULL ||
+      acc == NULL) {
     rc = ck_failf(err, CK_ERR_NOMEM, "profile: out of memory");
     goto out;
   }
@@ -751,8 +754,7 @@ ck_err ck_profile_to_json(const ck_profile *p, unsigned flags, char **out,
   bad |= add_str(o, "description", p->description);
   bad |= add_str(o, "ca", p->ca);
   bad |= add_str(o, "workflow",
-                 p->workflow == CK_PROFILE_APPROVAL ? "approval"
-                                                    : "automatic");
+                 p->workflow == CK_PROFILE_APPROVAL ? "approval" : "automatic");
   for (i = 0; i < p->n_keys; i++) {
     char b[24];
     bad |= json_array_append_new(
@@ -776,11 +778,11 @@ ck_err ck_profile_to_json(const ck_profile *p, unsigned flags, char **out,
                              json_boolean(p->sans_from_binding));
   bad |= json_object_set_new(san, "max", json_integer(p->max_sans));
   bad |= json_object_set(o, "san", san);
-  bad |= add_str(o, "cn", CN_TABLE[p->cn == CK_PROFILE_CN_COPY        ? 1
-                                   : p->cn == CK_PROFILE_CN_UNCHECKED ? 2
-                                                                      : 0]);
-  bad |= json_object_set_new(o, "key_usage",
-                             bit_list(p->key_usage, KU_TABLE));
+  bad |= add_str(o, "cn",
+                 CN_TABLE[p->cn == CK_PROFILE_CN_COPY        ? 1
+                          : p->cn == CK_PROFILE_CN_UNCHECKED ? 2
+                                                             : 0]);
+  bad |= json_object_set_new(o, "key_usage", bit_list(p->key_usage, KU_TABLE));
   bad |= json_object_set_new(o, "ext_key_usage", bit_list(p->eku, EKU_TABLE));
   bad |= json_object_set_new(acc, "agent_groups",
                              str_list(p->agent_groups, p->n_agent_groups));

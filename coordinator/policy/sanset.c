@@ -50,9 +50,16 @@ struct ck_sanset {
 
 /* ------------------------------------------------------------ small helpers */
 
-static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
-static int is_alpha(char c) { c = lower(c); return c >= 'a' && c <= 'z'; }
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+static int is_alpha(char c) {
+  c = lower(c);
+  return c >= 'a' && c <= 'z';
+}
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 static int is_hex(char c) {
   c = lower(c);
   return is_digit(c) || (c >= 'a' && c <= 'f');
@@ -77,21 +84,31 @@ static void free_pat(pat *p) {
 
 static const char *type_word(ck_san_type t) {
   switch (t) {
-  case CK_SAN_DNS: return "DNS";
-  case CK_SAN_IP: return "IP";
-  case CK_SAN_URI: return "URI";
-  case CK_SAN_EMAIL: return "email";
-  default: return "SAN";
+  case CK_SAN_DNS:
+    return "DNS";
+  case CK_SAN_IP:
+    return "IP";
+  case CK_SAN_URI:
+    return "URI";
+  case CK_SAN_EMAIL:
+    return "email";
+  default:
+    return "SAN";
   }
 }
 
 static const char *type_prefix(ck_san_type t) {
   switch (t) {
-  case CK_SAN_DNS: return "dns";
-  case CK_SAN_IP: return "ip";
-  case CK_SAN_URI: return "uri";
-  case CK_SAN_EMAIL: return "email";
-  default: return "other";
+  case CK_SAN_DNS:
+    return "dns";
+  case CK_SAN_IP:
+    return "ip";
+  case CK_SAN_URI:
+    return "uri";
+  case CK_SAN_EMAIL:
+    return "email";
+  default:
+    return "other";
   }
 }
 
@@ -293,7 +310,7 @@ static int ip_pat(const char *s, pat *p, char *why, size_t wlen) {
       unsigned j;
       memcpy(net, p->addr, 16);
       for (j = p->plen; j < maxlen; j++)
-        net[j / 8] &= (uint8_t)~(0x80u >> (j % 8));
+        net[j / 8] &= (uint8_t) ~(0x80u >> (j % 8));
       inet_ntop(p->family, net, ntext, sizeof ntext);
       snprintf(why, wlen, "host bits are set; the network is %s/%u", ntext,
                p->plen);
@@ -331,7 +348,8 @@ static int ip_match(const pat *p, const char *value) {
 /* -------------------------------------------------------------------- URI */
 
 static int uri_char_ok(char c) {
-  return is_alpha(c) || is_digit(c) || (c != '\0' && strchr("-._~:/?#[]@!$&'()*+,;=", c) != NULL);
+  return is_alpha(c) || is_digit(c) ||
+         (c != '\0' && strchr("-._~:/?#[]@!$&'()*+,;=", c) != NULL);
 }
 
 /* Length of the scheme at s ("https" in "https://..."), 0 when none. */
@@ -398,8 +416,9 @@ static int uri_pat(const char *s, pat *p, char *why, size_t wlen) {
   char *text = NULL;
 
   if (sl == 0) {
-    snprintf(why, wlen, "no scheme (use scheme:, scheme://host or "
-                        "scheme://host/path)");
+    snprintf(why, wlen,
+             "no scheme (use scheme:, scheme://host or "
+             "scheme://host/path)");
     return -1;
   }
   if ((p->aux = malloc(sl + 1)) == NULL)
@@ -416,15 +435,18 @@ static int uri_pat(const char *s, pat *p, char *why, size_t wlen) {
     return 0;
   }
   if (strncmp(rest, "//", 2) != 0) {
-    snprintf(why, wlen, "expected '//' after '%s:' (use scheme:, "
-                        "scheme://host or scheme://host/path)", p->aux);
+    snprintf(why, wlen,
+             "expected '//' after '%s:' (use scheme:, "
+             "scheme://host or scheme://host/path)",
+             p->aux);
     return -1;
   }
   host = rest + 2;
   hl = strcspn(host, "/");
   if (strcspn(host, ":@[]?#") < hl) {
-    snprintf(why, wlen, "ports, user information, IP literals, queries and "
-                        "fragments are not supported in URI patterns");
+    snprintf(why, wlen,
+             "ports, user information, IP literals, queries and "
+             "fragments are not supported in URI patterns");
     return -1;
   }
   if (dns_pat(host, hl, 1, &p->host_kind, &p->name, why, wlen) != 0)
@@ -433,8 +455,9 @@ static int uri_pat(const char *s, pat *p, char *why, size_t wlen) {
   if (*path != '\0') {
     size_t pl = strlen(path);
     if (strcspn(path, "?#") < pl) {
-      snprintf(why, wlen, "queries and fragments are not supported in URI "
-                          "patterns");
+      snprintf(why, wlen,
+               "queries and fragments are not supported in URI "
+               "patterns");
       return -1;
     }
     if (uri_chars(path, pl, why, wlen) != 0)
@@ -560,8 +583,8 @@ static int email_pat(const char *s, pat *p, char *why, size_t wlen) {
   }
   if (local_ok(s, (size_t)(at - s), why, wlen) != 0)
     return -1;
-  if (dns_norm(at + 1, strlen(at + 1), 0, buf, sizeof buf, &wild, why,
-               wlen) != 0)
+  if (dns_norm(at + 1, strlen(at + 1), 0, buf, sizeof buf, &wild, why, wlen) !=
+      0)
     return -1;
   if ((p->aux = malloc((size_t)(at - s) + 1)) == NULL ||
       (p->name = strdup(buf)) == NULL ||
@@ -624,8 +647,8 @@ ck_err ck_sanset_add(ck_sanset *s, ck_san_type type, const char *pattern,
                     type_word(type), URI_MAX_LEN);
   switch (type) {
   case CK_SAN_DNS:
-    rc = dns_pat(pattern, strlen(pattern), 1, &p.kind, &p.name, why,
-                 sizeof why);
+    rc =
+        dns_pat(pattern, strlen(pattern), 1, &p.kind, &p.name, why, sizeof why);
     if (rc == 0) {
       size_t tl = strlen(p.name) + 3;
       if ((p.text = malloc(tl)) == NULL) {
@@ -649,7 +672,8 @@ ck_err ck_sanset_add(ck_sanset *s, ck_san_type type, const char *pattern,
     rc = email_pat(pattern, &p, why, sizeof why);
     break;
   default:
-    return ck_failf(err, CK_ERR_INVAL, "SAN patterns are DNS, IP, URI or email");
+    return ck_failf(err, CK_ERR_INVAL,
+                    "SAN patterns are DNS, IP, URI or email");
   }
   if (rc != 0) {
     char shown[160];
@@ -789,8 +813,8 @@ const char *ck_sanset_get(const ck_sanset *s, ck_san_type type, size_t idx) {
   return NULL;
 }
 
-const char *ck_sanset_describe(const ck_sanset *s, ck_san_type type,
-                               char *buf, size_t len) {
+const char *ck_sanset_describe(const ck_sanset *s, ck_san_type type, char *buf,
+                               size_t len) {
   size_t i, k = 0;
   int first = 1;
 
@@ -868,8 +892,7 @@ ck_err ck_sanset_normalize(ck_san_type type, const char *value, char *out,
     const char *at = strchr(value, '@');
     size_t ll;
     if (at == NULL || strchr(at + 1, '@') != NULL)
-      return ck_failf(err, CK_ERR_PARSE,
-                      "exactly one '@' is needed");
+      return ck_failf(err, CK_ERR_PARSE, "exactly one '@' is needed");
     ll = (size_t)(at - value);
     if (local_ok(value, ll, why, sizeof why) != 0)
       return ck_failf(err, CK_ERR_PARSE, "%s", why);

@@ -64,8 +64,7 @@ ck_err ck_sanset_add(ck_sanset *s, ck_san_type type, const char *pattern,
  * lines and lines starting with '#' are skipped, surrounding blanks
  * trimmed. text may be NULL (empty set). Errors as ck_sanset_add, prefixed
  * with "line N: ". On success *out is caller-owned. */
-ck_err ck_sanset_parse_lines(const char *text, ck_sanset **out,
-                             ck_errctx *err);
+ck_err ck_sanset_parse_lines(const char *text, ck_sanset **out, ck_errctx *err);
 
 /* Writes s in the binding form (canonical, with type prefixes, "\n" after
  * each line) into a malloc'ed string *out (caller frees). */
@@ -80,8 +79,8 @@ const char *ck_sanset_get(const ck_sanset *s, ck_san_type type, size_t i);
 
 /* Writes the patterns of type as "a, b, c" into buf (truncated with ", ..."
  * when long; "" when there are none). Returns buf. */
-const char *ck_sanset_describe(const ck_sanset *s, ck_san_type type,
-                               char *buf, size_t len);
+const char *ck_sanset_describe(const ck_sanset *s, ck_san_type type, char *buf,
+                               size_t len);
 
 /* Checks and normalizes one requested name of type into out (outlen bytes,
  * at least CK_SANSET_VALUE_MAX). Sets *wildcard to 1 for a DNS name whose

@@ -151,9 +151,9 @@ static const char *format_sans(const ck_cert_info *ci, ck_arena *a) {
                ci->n_sans - i);
       break;
     }
-    used += (size_t)snprintf(out + used, cap - used, "%s%s%s%s",
-                             used ? "\n" : "", type, type[0] ? ":" : "",
-                             s->value);
+    used +=
+        (size_t)snprintf(out + used, cap - used, "%s%s%s%s", used ? "\n" : "",
+                         type, type[0] ? ":" : "", s->value);
   }
   return out;
 }

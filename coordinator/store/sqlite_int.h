@@ -17,7 +17,8 @@
 
 #include "coordinator/store/store_int.h"
 
-#define CK__SQ_STMT_SLOTS 128 /* statement cache per connection (power of 2) */
+#define CK__SQ_STMT_SLOTS 128 /* statement cache per connection (power of 2)   \
+                               */
 
 typedef struct ck__sq_stmt_slot {
   const char *sql; /* the string literal (its address is the key) */

@@ -64,9 +64,9 @@ static void col_hex(sqlite3_stmt *st, int i, char out[CK_SHA256_HEX_LEN]) {
 /* ---------------------------------------------------------------- rows */
 
 #define CERT_COLS                                                              \
-  "c.id, c.fingerprint, c.spki, c.serial, c.subject, c.issuer, c.sans,"       \
+  "c.id, c.fingerprint, c.spki, c.serial, c.subject, c.issuer, c.sans,"        \
   " c.not_before, c.not_after, c.key_type, c.key_bits, c.sig_alg,"             \
-  " coalesce(c.ca_id, 0), coalesce(c.profile, ''), coalesce(c.owner, ''),"    \
+  " coalesce(c.ca_id, 0), coalesce(c.profile, ''), coalesce(c.owner, ''),"     \
   " c.status, c.source, c.managed, c.weak_flags, c.weak_reason,"               \
   " c.created_at, c.updated_at"
 
@@ -134,7 +134,7 @@ static int64_t row_install(dec *d, sqlite3_stmt *st, void *item) {
 }
 
 #define AGENT_COLS                                                             \
-  "id, agent_id, name, grp, identity_fp, status, enrolled_at, last_seen,"     \
+  "id, agent_id, name, grp, identity_fp, status, enrolled_at, last_seen,"      \
   " platform, version"
 
 static int64_t row_agent(dec *d, sqlite3_stmt *st, void *item) {
@@ -186,7 +186,7 @@ static int64_t row_profile(dec *d, sqlite3_stmt *st, void *item) {
 }
 
 #define REQUEST_COLS                                                           \
-  "id, agent_id, token_id, actor, profile, profile_version, csr, state,"      \
+  "id, agent_id, token_id, actor, profile, profile_version, csr, state,"       \
   " reason, cert_fp, created_at, updated_at"
 
 static int64_t row_request(dec *d, sqlite3_stmt *st, void *item) {
@@ -226,7 +226,7 @@ static int64_t row_revocation(dec *d, sqlite3_stmt *st, void *item) {
 }
 
 #define ETOKEN_COLS                                                            \
-  "id, token_id, hash, grp, profiles, san_patterns, actor, created_at,"       \
+  "id, token_id, hash, grp, profiles, san_patterns, actor, created_at,"        \
   " expires_at, used_at, used_by"
 
 static int64_t row_etoken(dec *d, sqlite3_stmt *st, void *item) {
@@ -265,7 +265,7 @@ static int64_t row_apitoken(dec *d, sqlite3_stmt *st, void *item) {
 }
 
 #define CA_COLS                                                                \
-  "id, name, cert_der, key_path, coalesce(parent_id, 0), is_default,"         \
+  "id, name, cert_der, key_path, coalesce(parent_id, 0), is_default,"          \
   " next_crl_number, created_at"
 
 static int64_t row_ca(dec *d, sqlite3_stmt *st, void *item) {
@@ -418,8 +418,7 @@ static ck_err rd_list(rd *r, row_fn fn, size_t elem, unsigned limit,
 
 static const char SQL_CERT_GET[] =
     "SELECT " CERT_COLS " FROM certs c WHERE c.fingerprint = ?1";
-static const char SQL_DER_GET[] =
-    "SELECT der FROM cert_der WHERE cert_id = ?1";
+static const char SQL_DER_GET[] = "SELECT der FROM cert_der WHERE cert_id = ?1";
 
 /* Fills c->der for each certificate (same connection). */
 static ck_err attach_der(ck__sq_conn *conn, ck_store_cert *certs, size_t n,
@@ -483,43 +482,43 @@ static ck_err sq_cert_get(void *be, const uint8_t fp[CK_SHA256_LEN],
   return rc;
 }
 
-static const char SQL_CERTS_ALL[] = "SELECT " CERT_COLS
-                                    " FROM certs c WHERE c.id > ?1"
-                                    " ORDER BY c.id LIMIT ?2";
+static const char SQL_CERTS_ALL[] =
+    "SELECT " CERT_COLS " FROM certs c WHERE c.id > ?1"
+    " ORDER BY c.id LIMIT ?2";
 static const char SQL_CERTS_EXPIRING[] =
     "SELECT " CERT_COLS " FROM certs c WHERE c.status = 0"
     " AND c.not_after >= ?1 AND c.not_after < ?2"
     " AND (c.not_after, c.id) > (?3, ?4)"
     " ORDER BY c.not_after, c.id LIMIT ?5";
-static const char SQL_CERTS_OWNER[] = "SELECT " CERT_COLS
-                                      " FROM certs c WHERE c.owner = ?1"
-                                      " AND c.id > ?2 ORDER BY c.id LIMIT ?3";
+static const char SQL_CERTS_OWNER[] =
+    "SELECT " CERT_COLS " FROM certs c WHERE c.owner = ?1"
+    " AND c.id > ?2 ORDER BY c.id LIMIT ?3";
 static const char SQL_CERTS_PROFILE[] =
     "SELECT " CERT_COLS " FROM certs c WHERE c.profile = ?1"
     " AND c.id > ?2 ORDER BY c.id LIMIT ?3";
-static const char SQL_CERTS_CA[] = "SELECT " CERT_COLS
-                                   " FROM certs c WHERE c.ca_id = ?1"
-                                   " AND c.id > ?2 ORDER BY c.id LIMIT ?3";
-static const char SQL_CERTS_SPKI[] = "SELECT " CERT_COLS
-                                     " FROM certs c WHERE c.spki = ?1"
-                                     " AND c.id > ?2 ORDER BY c.id LIMIT ?3";
+static const char SQL_CERTS_CA[] =
+    "SELECT " CERT_COLS " FROM certs c WHERE c.ca_id = ?1"
+    " AND c.id > ?2 ORDER BY c.id LIMIT ?3";
+static const char SQL_CERTS_SPKI[] =
+    "SELECT " CERT_COLS " FROM certs c WHERE c.spki = ?1"
+    " AND c.id > ?2 ORDER BY c.id LIMIT ?3";
 static const char SQL_CERTS_SERIAL[] =
     "SELECT " CERT_COLS " FROM certs c WHERE c.serial = ?1"
     " AND (?4 = 0 OR c.ca_id = ?4) AND c.id > ?2 ORDER BY c.id LIMIT ?3";
 static const char SQL_CERTS_UNMANAGED[] =
     "SELECT " CERT_COLS " FROM certs c WHERE c.managed = 0"
     " AND c.id > ?1 ORDER BY c.id LIMIT ?2";
-static const char SQL_CERTS_WEAK[] = "SELECT " CERT_COLS
-                                     " FROM certs c WHERE c.weak_flags != 0"
-                                     " AND c.id > ?1 ORDER BY c.id LIMIT ?2";
+static const char SQL_CERTS_WEAK[] =
+    "SELECT " CERT_COLS " FROM certs c WHERE c.weak_flags != 0"
+    " AND c.id > ?1 ORDER BY c.id LIMIT ?2";
 static const char SQL_CERTS_AGENT[] =
     "SELECT " CERT_COLS " FROM (SELECT DISTINCT cert_id FROM installs"
     " WHERE agent_id = ?1 AND cert_id > ?2 ORDER BY cert_id LIMIT ?3) i"
     " JOIN certs c ON c.id = i.cert_id ORDER BY c.id";
 
-static ck_err sq_cert_list(void *be, const ck_cert_filter *f,
-                           ck_store_page *pg, unsigned limit, ck_arena *a,
-                           ck_store_cert **items, size_t *n, ck_errctx *err) {
+static ck_err sq_cert_list(void *be, const ck_cert_filter *f, ck_store_page *pg,
+                           unsigned limit, ck_arena *a, ck_store_cert **items,
+                           size_t *n, ck_errctx *err) {
   static const char *const sqls[CK_CERTQ__MAX] = {
       [CK_CERTQ_ALL] = SQL_CERTS_ALL,
       [CK_CERTQ_EXPIRING] = SQL_CERTS_EXPIRING,
@@ -637,8 +636,8 @@ static ck_err sq_install_list(void *be, const uint8_t *cert_fp,
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK)
     return rc;
-  rc = rd_begin(&r, be, cert_fp != NULL ? SQL_INSTALLS_CERT
-                                        : SQL_INSTALLS_AGENT, err);
+  rc = rd_begin(&r, be,
+                cert_fp != NULL ? SQL_INSTALLS_CERT : SQL_INSTALLS_AGENT, err);
   if (rc != CK_OK)
     return rc;
   if (cert_fp != NULL)
@@ -657,13 +656,12 @@ static const char SQL_AGENT_GET[] =
     "SELECT " AGENT_COLS " FROM agents WHERE agent_id = ?1";
 static const char SQL_AGENT_BY_FP[] =
     "SELECT " AGENT_COLS " FROM agents WHERE identity_fp = ?1";
-static const char SQL_AGENTS[] = "SELECT " AGENT_COLS
-                                 " FROM agents WHERE id > ?1"
-                                 " ORDER BY id LIMIT ?2";
+static const char SQL_AGENTS[] =
+    "SELECT " AGENT_COLS " FROM agents WHERE id > ?1"
+    " ORDER BY id LIMIT ?2";
 
-static ck_err sq_agent_get(void *be, const char *id,
-                           const uint8_t *identity_fp, ck_arena *a,
-                           ck_store_agent *out, ck_errctx *err) {
+static ck_err sq_agent_get(void *be, const char *id, const uint8_t *identity_fp,
+                           ck_arena *a, ck_store_agent *out, ck_errctx *err) {
   ck_err rc;
   rd r;
 
@@ -676,9 +674,8 @@ static ck_err sq_agent_get(void *be, const char *id,
     BIND(r, ck__sq_bind_hash_raw(r.st, 1, identity_fp));
   rc = rd_one(&r, row_agent, out, a, err);
   if (rc == CK_ERR_NOT_FOUND)
-    return id != NULL
-               ? ck_failf(err, rc, "store: agent %s not found", id)
-               : ck_failf(err, rc, "store: no agent has this identity");
+    return id != NULL ? ck_failf(err, rc, "store: agent %s not found", id)
+                      : ck_failf(err, rc, "store: no agent has this identity");
   return rc;
 }
 
@@ -702,9 +699,9 @@ static ck_err sq_agent_list(void *be, ck_store_page *pg, unsigned limit,
 
 static const char SQL_OWNER_GET[] =
     "SELECT " OWNER_COLS " FROM owners WHERE name = ?1";
-static const char SQL_OWNERS[] = "SELECT " OWNER_COLS
-                                 " FROM owners WHERE id > ?1"
-                                 " ORDER BY id LIMIT ?2";
+static const char SQL_OWNERS[] =
+    "SELECT " OWNER_COLS " FROM owners WHERE id > ?1"
+    " ORDER BY id LIMIT ?2";
 
 static ck_err sq_owner_get(void *be, const char *name, ck_arena *a,
                            ck_store_owner *out, ck_errctx *err) {
@@ -766,11 +763,10 @@ static ck_err sq_profile_get(void *be, const char *name, int64_t version,
     BIND(r, sqlite3_bind_int64(r.st, 2, version));
   rc = rd_one(&r, row_profile, out, a, err);
   if (rc == CK_ERR_NOT_FOUND)
-    return version > 0 ? ck_failf(err, rc,
-                                  "store: profile %s version %lld not found",
-                                  name, (long long)version)
-                       : ck_failf(err, rc, "store: profile %s not found",
-                                  name);
+    return version > 0
+               ? ck_failf(err, rc, "store: profile %s version %lld not found",
+                          name, (long long)version)
+               : ck_failf(err, rc, "store: profile %s not found", name);
   return rc;
 }
 
@@ -797,8 +793,8 @@ static ck_err sq_profile_list(void *be, const char *name, ck_store_page *pg,
   /* latest of each: the cursor is the last name */
   if ((rc = rd_begin(&r, be, SQL_PROFILES_LATEST, err)) != CK_OK)
     return rc;
-  BIND(r, sqlite3_bind_text(r.st, 1, pg->cursor != NULL ? pg->cursor : "",
-                            -1, SQLITE_STATIC));
+  BIND(r, sqlite3_bind_text(r.st, 1, pg->cursor != NULL ? pg->cursor : "", -1,
+                            SQLITE_STATIC));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
   rc = rd_many(&r, row_profile, sizeof(ck_store_profile), limit, a, &arr, n,
                &more, &last, err);
@@ -818,9 +814,9 @@ static ck_err sq_profile_list(void *be, const char *name, ck_store_page *pg,
 
 static const char SQL_REQUEST_GET[] =
     "SELECT " REQUEST_COLS " FROM requests WHERE id = ?1";
-static const char SQL_REQUESTS_ALL[] = "SELECT " REQUEST_COLS
-                                       " FROM requests WHERE id > ?1"
-                                       " ORDER BY id LIMIT ?2";
+static const char SQL_REQUESTS_ALL[] =
+    "SELECT " REQUEST_COLS " FROM requests WHERE id > ?1"
+    " ORDER BY id LIMIT ?2";
 static const char SQL_REQUESTS_STATE[] =
     "SELECT " REQUEST_COLS " FROM requests WHERE state = ?3 AND id > ?1"
     " ORDER BY id LIMIT ?2";
@@ -859,7 +855,8 @@ static ck_err sq_request_list(void *be, int state, ck_store_page *pg,
                  (void **)items, n, err);
 }
 
-/* ---------------------------------------------------------------- revocations */
+/* ---------------------------------------------------------------- revocations
+ */
 
 static const char SQL_REVOCATION_GET[] =
     "SELECT " REVOCATION_COLS " FROM revocations r JOIN certs c"
@@ -897,34 +894,33 @@ static ck_err sq_revocation_list(void *be, int64_t ca_id, ck_store_page *pg,
   rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, ca_id > 0 ? SQL_REVOCATIONS_CA
-                                       : SQL_REVOCATIONS_ALL,
+      (rc = rd_begin(&r, be,
+                     ca_id > 0 ? SQL_REVOCATIONS_CA : SQL_REVOCATIONS_ALL,
                      err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
   if (ca_id > 0)
     BIND(r, sqlite3_bind_int64(r.st, 3, ca_id));
-  return rd_list(&r, row_revocation, sizeof(ck_store_revocation), limit, pg,
-                 a, (void **)items, n, err);
+  return rd_list(&r, row_revocation, sizeof(ck_store_revocation), limit, pg, a,
+                 (void **)items, n, err);
 }
 
 /* ---------------------------------------------------------------- tokens */
 
 static const char SQL_ETOKEN_GET[] =
     "SELECT " ETOKEN_COLS " FROM enroll_tokens WHERE hash = ?1";
-static const char SQL_ETOKENS[] = "SELECT " ETOKEN_COLS
-                                  " FROM enroll_tokens WHERE id > ?1"
-                                  " ORDER BY id LIMIT ?2";
+static const char SQL_ETOKENS[] =
+    "SELECT " ETOKEN_COLS " FROM enroll_tokens WHERE id > ?1"
+    " ORDER BY id LIMIT ?2";
 static const char SQL_APITOKEN_GET[] =
     "SELECT " APITOKEN_COLS " FROM api_tokens WHERE hash = ?1";
-static const char SQL_APITOKENS[] = "SELECT " APITOKEN_COLS
-                                    " FROM api_tokens WHERE id > ?1"
-                                    " ORDER BY id LIMIT ?2";
+static const char SQL_APITOKENS[] =
+    "SELECT " APITOKEN_COLS " FROM api_tokens WHERE id > ?1"
+    " ORDER BY id LIMIT ?2";
 
 static ck_err sq_etoken_get(void *be, const uint8_t hash[CK_SHA256_LEN],
-                            ck_arena *a, ck_store_etoken *out,
-                            ck_errctx *err) {
+                            ck_arena *a, ck_store_etoken *out, ck_errctx *err) {
   ck_err rc;
   rd r;
 
@@ -989,17 +985,17 @@ static ck_err sq_apitoken_list(void *be, ck_store_page *pg, unsigned limit,
 static const char SQL_CA_BY_ID[] = "SELECT " CA_COLS " FROM cas WHERE id = ?1";
 static const char SQL_CA_BY_NAME[] =
     "SELECT " CA_COLS " FROM cas WHERE name = ?1";
-static const char SQL_CA_DEFAULT[] = "SELECT " CA_COLS
-                                     " FROM cas WHERE is_default = 1"
-                                     " ORDER BY id LIMIT 1";
+static const char SQL_CA_DEFAULT[] =
+    "SELECT " CA_COLS " FROM cas WHERE is_default = 1"
+    " ORDER BY id LIMIT 1";
 static const char SQL_CAS[] = "SELECT " CA_COLS " FROM cas WHERE id > ?1"
                               " ORDER BY id LIMIT ?2";
 
 static ck_err sq_ca_get(void *be, int64_t id, const char *name, ck_arena *a,
                         ck_store_ca *out, ck_errctx *err) {
-  const char *sql = id > 0 ? SQL_CA_BY_ID
-                           : (name != NULL && name[0] ? SQL_CA_BY_NAME
-                                                      : SQL_CA_DEFAULT);
+  const char *sql =
+      id > 0 ? SQL_CA_BY_ID
+             : (name != NULL && name[0] ? SQL_CA_BY_NAME : SQL_CA_DEFAULT);
   ck_err rc;
   rd r;
 
@@ -1032,15 +1028,15 @@ static ck_err sq_ca_list(void *be, ck_store_page *pg, unsigned limit,
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
-  return rd_list(&r, row_ca, sizeof(ck_store_ca), limit, pg, a,
-                 (void **)items, n, err);
+  return rd_list(&r, row_ca, sizeof(ck_store_ca), limit, pg, a, (void **)items,
+                 n, err);
 }
 
 /* ---------------------------------------------------------------- audit */
 
-static const char SQL_AUDIT_LIST[] = "SELECT " AUDIT_COLS
-                                     " FROM audit WHERE seq > ?1"
-                                     " ORDER BY seq LIMIT ?2";
+static const char SQL_AUDIT_LIST[] =
+    "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1"
+    " ORDER BY seq LIMIT ?2";
 static const char SQL_AUDIT_HEAD[] =
     "SELECT seq, hash FROM audit_head WHERE id = 1";
 
@@ -1059,8 +1055,8 @@ static ck_err sq_audit_list(void *be, int64_t after_seq, unsigned limit,
                  (void **)items, n, err);
 }
 
-static ck_err sq_audit_head(void *be, int64_t *seq,
-                            uint8_t hash[CK_SHA256_LEN], ck_errctx *err) {
+static ck_err sq_audit_head(void *be, int64_t *seq, uint8_t hash[CK_SHA256_LEN],
+                            ck_errctx *err) {
   ck_err rc;
   rd r;
   int src;

@@ -208,8 +208,7 @@ static ck_err pragma_int(ck__sq_conn *c, const char *sql, int64_t *out,
 }
 
 /* Reads user_version and refuses databases that are not ours or newer. */
-static ck_err check_version(ck__sq_conn *c, int64_t *version,
-                            ck_errctx *err) {
+static ck_err check_version(ck__sq_conn *c, int64_t *version, ck_errctx *err) {
   int64_t app = 0, tables = 0;
   ck_err rc;
 
@@ -256,7 +255,8 @@ ck_err ck__sq_migrate(ck__sq_conn *c, ck_errctx *err) {
       goto fail;
     }
   }
-  snprintf(sql, sizeof sql, "PRAGMA user_version = %d; "
+  snprintf(sql, sizeof sql,
+           "PRAGMA user_version = %d; "
            "PRAGMA application_id = %d",
            N_MIGRATIONS, CK_SQ_APPLICATION_ID);
   if ((rc = ck__sq_exec(c, sql, err)) != CK_OK)

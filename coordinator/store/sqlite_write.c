@@ -84,8 +84,8 @@ static ck_err exec_done(ck__sq *q, sqlite3_stmt *st, int bound,
 /* Runs st expecting one row whose first column is an integer (*out);
  * SQLITE_DONE gives CK_ERR_NOT_FOUND without a message (the caller adds
  * one). */
-static ck_err exec_int(ck__sq *q, sqlite3_stmt *st, int bound,
-                       const char *what, int64_t *out, ck_errctx *err) {
+static ck_err exec_int(ck__sq *q, sqlite3_stmt *st, int bound, const char *what,
+                       int64_t *out, ck_errctx *err) {
   int src = step(st, bound);
   ck_err rc = CK_OK;
 
@@ -336,9 +336,9 @@ static ck_err install_put(ck__sq *q, ck__store_op *op, ck_errctx *err) {
   b |= sqlite3_bind_int64(st, 6, q->now);
   rc = exec_int(q, st, b, "storing an installation", &op->result, err);
   if (rc != CK_OK)
-    return rc == CK_ERR_NOT_FOUND ? ck_failf(err, CK_ERR_STORE,
-                                             "store: installation not stored")
-                                  : rc;
+    return rc == CK_ERR_NOT_FOUND
+               ? ck_failf(err, CK_ERR_STORE, "store: installation not stored")
+               : rc;
   return shared_key_update(q, cert_id, err);
 }
 
@@ -660,8 +660,7 @@ static ck_err etoken_use(ck__sq *q, ck__store_op *op, ck_errctx *err) {
   if (src != SQLITE_ROW) {
     ck__sq_done(st);
     if (src == SQLITE_DONE)
-      return ck_failf(err, CK_ERR_NOT_FOUND,
-                      "store: unknown enrollment token");
+      return ck_failf(err, CK_ERR_NOT_FOUND, "store: unknown enrollment token");
     return ck__sq_fail(q->w, src, "looking up an enrollment token", err);
   }
   used_at = sqlite3_column_int64(st, 0);

@@ -32,9 +32,9 @@ struct ck_store {
   uv_thread_t writer;
   int writer_started;
   uv_mutex_t mu;
-  uv_cond_t work_cv;  /* writer waits for writes */
-  uv_cond_t space_cv; /* blocking submitters wait for queue space */
-  uv_cond_t done_cv;  /* blocking submitters wait for completion */
+  uv_cond_t work_cv;           /* writer waits for writes */
+  uv_cond_t space_cv;          /* blocking submitters wait for queue space */
+  uv_cond_t done_cv;           /* blocking submitters wait for completion */
   ck_store_write *head, *tail; /* the queue */
   size_t queued;
   size_t queue_max;
@@ -226,9 +226,13 @@ const char *ck_store_backend_name(const ck_store *s) {
   return s != NULL ? s->ops->name : "none";
 }
 
-const ck__store_backend *ck__store_ops(const ck_store *s) { return s->ops; }
+const ck__store_backend *ck__store_ops(const ck_store *s) {
+  return s->ops;
+}
 
-void *ck__store_be(const ck_store *s) { return s->be; }
+void *ck__store_be(const ck_store *s) {
+  return s->be;
+}
 
 void ck_store_get_stats(ck_store *s, ck_store_stats *out) {
   uv_mutex_lock(&s->mu);

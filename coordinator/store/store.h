@@ -10,8 +10,8 @@
  * Writes are built as a ck_store_write — an ordered list of operations that
  * commit atomically together (a state change and the audit event describing
  * it) — and submitted to one writer thread that GROUP-COMMITS: it takes all
- * queued writes (up to batch_max) and commits them in one transaction, each
- * inside its own savepoint so one failing write does not sink the others.
+ * queued writes (up to batch_max) and commits them in one transaction; a
+ * write that fails is rolled back alone and reported, the others commit.
  * Completion is reported by callback: on the writer thread
  * (ck_store_submit), on a libuv loop (ck_store_submit_loop) or by blocking
  * (ck_store_submit_wait, for worker threads).
@@ -57,16 +57,16 @@ typedef struct ck_store_loop ck_store_loop;
 /* ---------------------------------------------------------------- opening */
 
 typedef struct ck_store_opts {
-  const char *path;         /* SQLite database file; created when missing */
-  int sync_full;            /* 1: synchronous=FULL (fsync at each group
-                               commit, survives power loss); 0 (default):
-                               NORMAL, durable across process crashes */
-  unsigned busy_timeout_ms; /* wait for locks held by other processes;
-                               0 = 5000 */
-  unsigned batch_max;       /* writes per group commit; 0 = 4096 */
-  unsigned queue_max;       /* queued writes before submit says CK_ERR_BUSY
-                               (waiting submitters block); 0 = 65536 */
-  unsigned readers;         /* read connections in the pool; 0 = 4 */
+  const char *path;          /* SQLite database file; created when missing */
+  int sync_full;             /* 1: synchronous=FULL (fsync at each group
+                                commit, survives power loss); 0 (default):
+                                NORMAL, durable across process crashes */
+  unsigned busy_timeout_ms;  /* wait for locks held by other processes;
+                                0 = 5000 */
+  unsigned batch_max;        /* writes per group commit; 0 = 4096 */
+  unsigned queue_max;        /* queued writes before submit says CK_ERR_BUSY
+                                (waiting submitters block); 0 = 65536 */
+  unsigned readers;          /* read connections in the pool; 0 = 4 */
   unsigned writer_cache_kib; /* writer page cache; 0 = 16384 */
   unsigned reader_cache_kib; /* page cache per reader; 0 = 2048 */
   unsigned checkpoint_kib;   /* WAL size at which a background thread
@@ -80,8 +80,7 @@ typedef struct ck_store_opts {
  * CK_ERR_STORE for a file that is not a certkeeper database or cannot be
  * opened, CK_ERR_INVAL for bad opts. On success *out is caller-owned
  * (ck_store_close). */
-ck_err ck_store_open(const ck_store_opts *opts, ck_store **out,
-                     ck_errctx *err);
+ck_err ck_store_open(const ck_store_opts *opts, ck_store **out, ck_errctx *err);
 
 /* Stops accepting writes, commits everything already queued (their
  * callbacks run), stops the writer thread and closes every connection.
@@ -130,27 +129,27 @@ enum {
 /* A certificate, issued here or discovered. Strings are never NULL in read
  * results ("" when absent). */
 typedef struct ck_store_cert {
-  int64_t id;                           /* store id; set by reads */
-  char fingerprint[CK_SHA256_HEX_LEN];  /* SHA-256 of the DER: the key */
-  char spki_sha256[CK_SHA256_HEX_LEN];  /* SHA-256 of the public key (SPKI) */
-  const char *serial_hex;               /* lower-case hex */
-  const char *subject;                  /* RFC 4514 */
-  const char *issuer;                   /* RFC 4514 */
-  const char *sans;                     /* one "DNS:x" / "IP:y" per line */
-  int64_t not_before;                   /* epoch seconds */
-  int64_t not_after;                    /* epoch seconds */
-  const char *key_type;                 /* "RSA", "EC", "Ed25519", ... */
-  unsigned key_bits;                    /* RSA modulus / EC field bits */
-  const char *sig_alg;                  /* "ecdsa-with-SHA256", ... */
-  int64_t ca_id;                        /* issuing CA (ck_store_ca.id),
-                                           0 = not one of ours */
-  const char *profile;                  /* profile name, "" none */
-  const char *owner;                    /* owner name, "" none */
+  int64_t id;                          /* store id; set by reads */
+  char fingerprint[CK_SHA256_HEX_LEN]; /* SHA-256 of the DER: the key */
+  char spki_sha256[CK_SHA256_HEX_LEN]; /* SHA-256 of the public key (SPKI) */
+  const char *serial_hex;              /* lower-case hex */
+  const char *subject;                 /* RFC 4514 */
+  const char *issuer;                  /* RFC 4514 */
+  const char *sans;                    /* one "DNS:x" / "IP:y" per line */
+  int64_t not_before;                  /* epoch seconds */
+  int64_t not_after;                   /* epoch seconds */
+  const char *key_type;                /* "RSA", "EC", "Ed25519", ... */
+  unsigned key_bits;                   /* RSA modulus / EC field bits */
+  const char *sig_alg;                 /* "ecdsa-with-SHA256", ... */
+  int64_t ca_id;                       /* issuing CA (ck_store_ca.id),
+                                          0 = not one of ours */
+  const char *profile;                 /* profile name, "" none */
+  const char *owner;                   /* owner name, "" none */
   ck_cert_status status;
   ck_cert_source source;
-  int managed;      /* 1 when issued here (reconciled by fingerprint); set
-                       by the store on put, changeable by cert_set */
-  unsigned weak_flags;     /* CK_WEAK_* */
+  int managed;         /* 1 when issued here (reconciled by fingerprint); set
+                          by the store on put, changeable by cert_set */
+  unsigned weak_flags; /* CK_WEAK_* */
   const char *weak_reason; /* "; "-joined reasons ("" none); reads append
                               the shared-key reason when that flag is set */
   const uint8_t *der;      /* DER; required on put; reads give it only when
@@ -205,10 +204,10 @@ typedef struct ck_store_owner {
 /* One version of a profile; every change is a new version row. */
 typedef struct ck_store_profile {
   const char *name;
-  int64_t version; /* 1, 2, ...; assigned by the store on put */
-  int64_t ca_id;   /* CA it issues from, 0 = default CA */
-  const char *body; /* the policy, JSON text (coordinator/policy parses) */
-  int deleted;      /* 1: this version marks the profile deleted */
+  int64_t version;   /* 1, 2, ...; assigned by the store on put */
+  int64_t ca_id;     /* CA it issues from, 0 = default CA */
+  const char *body;  /* the policy, JSON text (coordinator/policy parses) */
+  int deleted;       /* 1: this version marks the profile deleted */
   const char *actor; /* who made this version */
   int64_t created_at;
 } ck_store_profile;
@@ -220,17 +219,17 @@ typedef enum ck_request_state {
 } ck_request_state;
 
 typedef struct ck_store_request {
-  int64_t id;              /* assigned by the store */
-  const char *agent_id;    /* "" when not from an agent */
-  const char *token_id;    /* enrollment token id, "" none */
-  const char *actor;       /* "agent:<id>", "token:<name>", ... */
+  int64_t id;           /* assigned by the store */
+  const char *agent_id; /* "" when not from an agent */
+  const char *token_id; /* enrollment token id, "" none */
+  const char *actor;    /* "agent:<id>", "token:<name>", ... */
   const char *profile;
   int64_t profile_version;
   const uint8_t *csr; /* DER; may be empty (reads give it) */
   size_t csr_len;
   ck_request_state state;
-  const char *reason;               /* refusal / pending reason, "" none */
-  char cert_fp[CK_SHA256_HEX_LEN];  /* issued certificate, "" none */
+  const char *reason;              /* refusal / pending reason, "" none */
+  char cert_fp[CK_SHA256_HEX_LEN]; /* issued certificate, "" none */
   int64_t created_at;
   int64_t updated_at;
 } ck_store_request;
@@ -247,16 +246,16 @@ typedef struct ck_store_revocation {
 
 /* A one-time enrollment token: only the SHA-256 of the token is stored. */
 typedef struct ck_store_etoken {
-  const char *id;                 /* public id, for listing and audit */
-  char hash[CK_SHA256_HEX_LEN];   /* SHA-256 of the secret token */
-  const char *group;              /* group the agent joins */
-  const char *profiles;           /* allowed profile names, one per line */
-  const char *san_patterns;       /* allowed SAN patterns, one per line */
-  const char *actor;              /* who created it */
-  int64_t created_at;             /* 0 on put = now */
-  int64_t expires_at;             /* required */
-  int64_t used_at;                /* 0 = unused */
-  const char *used_by;            /* agent id, "" unused */
+  const char *id;               /* public id, for listing and audit */
+  char hash[CK_SHA256_HEX_LEN]; /* SHA-256 of the secret token */
+  const char *group;            /* group the agent joins */
+  const char *profiles;         /* allowed profile names, one per line */
+  const char *san_patterns;     /* allowed SAN patterns, one per line */
+  const char *actor;            /* who created it */
+  int64_t created_at;           /* 0 on put = now */
+  int64_t expires_at;           /* required */
+  int64_t used_at;              /* 0 = unused */
+  const char *used_by;          /* agent id, "" unused */
 } ck_store_etoken;
 
 /* A REST API bearer token: only its SHA-256 is stored. */
@@ -276,9 +275,9 @@ typedef struct ck_store_ca {
   const char *name;        /* unique, used in URLs (/crl/<name>.crl) */
   const uint8_t *cert_der; /* the CA certificate */
   size_t cert_der_len;
-  const char *key_path;  /* private key file (or a PKCS#11 URI later) */
-  int64_t parent_id;     /* issuing CA in this store, 0 = root/external */
-  int is_default;        /* the CA profiles without ca_id use */
+  const char *key_path; /* private key file (or a PKCS#11 URI later) */
+  int64_t parent_id;    /* issuing CA in this store, 0 = root/external */
+  int is_default;       /* the CA profiles without ca_id use */
   int64_t next_crl_number;
   int64_t created_at;
 } ck_store_ca;
@@ -429,8 +428,8 @@ ck_err ck_store_write_etoken_use(ck_store_write *w, const char *hash,
 
 /* Inserts an API token (CK_ERR_EXIST for a duplicate name or hash).
  * Result: the token id. */
-ck_err ck_store_write_apitoken_put(ck_store_write *w, const ck_store_apitoken *t,
-                                   ck_errctx *err);
+ck_err ck_store_write_apitoken_put(ck_store_write *w,
+                                   const ck_store_apitoken *t, ck_errctx *err);
 
 /* Revokes the API token called name (CK_ERR_NOT_FOUND). Result: its id. */
 ck_err ck_store_write_apitoken_revoke(ck_store_write *w, const char *name,
@@ -522,11 +521,11 @@ typedef enum ck_cert_query {
 
 typedef struct ck_cert_filter {
   ck_cert_query by;
-  const char *key;  /* see ck_cert_query */
-  int64_t ca_id;    /* CK_CERTQ_CA, CK_CERTQ_SERIAL */
-  int64_t from;     /* CK_CERTQ_EXPIRING */
-  int64_t until;    /* CK_CERTQ_EXPIRING */
-  int with_der;     /* include DER in results */
+  const char *key; /* see ck_cert_query */
+  int64_t ca_id;   /* CK_CERTQ_CA, CK_CERTQ_SERIAL */
+  int64_t from;    /* CK_CERTQ_EXPIRING */
+  int64_t until;   /* CK_CERTQ_EXPIRING */
+  int with_der;    /* include DER in results */
 } ck_cert_filter;
 
 /* Looks a certificate up by fingerprint (hex, any case). CK_ERR_NOT_FOUND
@@ -538,8 +537,8 @@ ck_err ck_store_cert_get(ck_store *s, const char *fingerprint, int with_der,
 /* Lists one page of certificates matching f. *items (in a) has *n rows.
  * CK_ERR_INVAL for a filter missing its key or with an unknown kind. */
 ck_err ck_store_cert_list(ck_store *s, const ck_cert_filter *f,
-                          ck_store_page *pg, ck_arena *a,
-                          ck_store_cert **items, size_t *n, ck_errctx *err);
+                          ck_store_page *pg, ck_arena *a, ck_store_cert **items,
+                          size_t *n, ck_errctx *err);
 
 /* Where a certificate is installed (key cert_fp), or what is installed on
  * an agent (agent_id; set exactly one of the two). */
@@ -565,8 +564,7 @@ ck_err ck_store_owner_list(ck_store *s, ck_store_page *pg, ck_arena *a,
 /* Version `version` of profile name, or the latest when version is 0
  * (a latest version marked deleted is returned as such). */
 ck_err ck_store_profile_get(ck_store *s, const char *name, int64_t version,
-                            ck_arena *a, ck_store_profile *out,
-                            ck_errctx *err);
+                            ck_arena *a, ck_store_profile *out, ck_errctx *err);
 /* The latest version of every profile not deleted, by name. */
 ck_err ck_store_profile_list(ck_store *s, ck_store_page *pg, ck_arena *a,
                              ck_store_profile **items, size_t *n,
@@ -596,8 +594,7 @@ ck_err ck_store_revocation_list(ck_store *s, int64_t ca_id, ck_store_page *pg,
 ck_err ck_store_etoken_get(ck_store *s, const char *hash, ck_arena *a,
                            ck_store_etoken *out, ck_errctx *err);
 ck_err ck_store_etoken_list(ck_store *s, ck_store_page *pg, ck_arena *a,
-                            ck_store_etoken **items, size_t *n,
-                            ck_errctx *err);
+                            ck_store_etoken **items, size_t *n, ck_errctx *err);
 
 /* The API token with this hash (revoked/expired ones too: callers check). */
 ck_err ck_store_apitoken_get(ck_store *s, const char *hash, ck_arena *a,

@@ -72,8 +72,8 @@ typedef struct ck__store_op {
 } ck__store_op;
 
 struct ck_store_write {
-  ck_arena *arena;    /* copies of every string and blob */
-  ck__store_op *ops;  /* malloc'ed array */
+  ck_arena *arena;   /* copies of every string and blob */
+  ck__store_op *ops; /* malloc'ed array */
   size_t n_ops;
   size_t cap_ops;
   /* outcome, written by the backend's apply() */
@@ -103,20 +103,17 @@ typedef struct ck__store_backend {
   ck_err (*cert_list)(void *be, const ck_cert_filter *f, ck_store_page *pg,
                       unsigned limit, ck_arena *a, ck_store_cert **items,
                       size_t *n, ck_errctx *err);
-  ck_err (*install_list)(void *be, const uint8_t *cert_fp,
-                         const char *agent_id, ck_store_page *pg,
-                         unsigned limit, ck_arena *a, ck_store_install **items,
-                         size_t *n, ck_errctx *err);
+  ck_err (*install_list)(void *be, const uint8_t *cert_fp, const char *agent_id,
+                         ck_store_page *pg, unsigned limit, ck_arena *a,
+                         ck_store_install **items, size_t *n, ck_errctx *err);
   ck_err (*agent_get)(void *be, const char *id, const uint8_t *identity_fp,
                       ck_arena *a, ck_store_agent *out, ck_errctx *err);
-  ck_err (*agent_list)(void *be, ck_store_page *pg, unsigned limit,
-                       ck_arena *a, ck_store_agent **items, size_t *n,
-                       ck_errctx *err);
+  ck_err (*agent_list)(void *be, ck_store_page *pg, unsigned limit, ck_arena *a,
+                       ck_store_agent **items, size_t *n, ck_errctx *err);
   ck_err (*owner_get)(void *be, const char *name, ck_arena *a,
                       ck_store_owner *out, ck_errctx *err);
-  ck_err (*owner_list)(void *be, ck_store_page *pg, unsigned limit,
-                       ck_arena *a, ck_store_owner **items, size_t *n,
-                       ck_errctx *err);
+  ck_err (*owner_list)(void *be, ck_store_page *pg, unsigned limit, ck_arena *a,
+                       ck_store_owner **items, size_t *n, ck_errctx *err);
   ck_err (*profile_get)(void *be, const char *name, int64_t version,
                         ck_arena *a, ck_store_profile *out, ck_errctx *err);
   /* name NULL: latest of every profile; else the history of name */
@@ -125,9 +122,9 @@ typedef struct ck__store_backend {
                          size_t *n, ck_errctx *err);
   ck_err (*request_get)(void *be, int64_t id, ck_arena *a,
                         ck_store_request *out, ck_errctx *err);
-  ck_err (*request_list)(void *be, int state, ck_store_page *pg,
-                         unsigned limit, ck_arena *a, ck_store_request **items,
-                         size_t *n, ck_errctx *err);
+  ck_err (*request_list)(void *be, int state, ck_store_page *pg, unsigned limit,
+                         ck_arena *a, ck_store_request **items, size_t *n,
+                         ck_errctx *err);
   ck_err (*revocation_get)(void *be, const uint8_t fp[CK_SHA256_LEN],
                            ck_arena *a, ck_store_revocation *out,
                            ck_errctx *err);
@@ -135,8 +132,8 @@ typedef struct ck__store_backend {
                             unsigned limit, ck_arena *a,
                             ck_store_revocation **items, size_t *n,
                             ck_errctx *err);
-  ck_err (*etoken_get)(void *be, const uint8_t hash[CK_SHA256_LEN],
-                       ck_arena *a, ck_store_etoken *out, ck_errctx *err);
+  ck_err (*etoken_get)(void *be, const uint8_t hash[CK_SHA256_LEN], ck_arena *a,
+                       ck_store_etoken *out, ck_errctx *err);
   ck_err (*etoken_list)(void *be, ck_store_page *pg, unsigned limit,
                         ck_arena *a, ck_store_etoken **items, size_t *n,
                         ck_errctx *err);
@@ -149,9 +146,8 @@ typedef struct ck__store_backend {
                    ck_store_ca *out, ck_errctx *err);
   ck_err (*ca_list)(void *be, ck_store_page *pg, unsigned limit, ck_arena *a,
                     ck_store_ca **items, size_t *n, ck_errctx *err);
-  ck_err (*audit_list)(void *be, int64_t after_seq, unsigned limit,
-                       ck_arena *a, ck_audit_event **items, size_t *n,
-                       ck_errctx *err);
+  ck_err (*audit_list)(void *be, int64_t after_seq, unsigned limit, ck_arena *a,
+                       ck_audit_event **items, size_t *n, ck_errctx *err);
   ck_err (*audit_head)(void *be, int64_t *seq, uint8_t hash[CK_SHA256_LEN],
                        ck_errctx *err);
 } ck__store_backend;

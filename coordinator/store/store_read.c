@@ -14,8 +14,8 @@
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const cert_status_names[] = {"active", "revoked",
-                                                "expired", "superseded"};
+static const char *const cert_status_names[] = {"active", "revoked", "expired",
+                                                "superseded"};
 static const char *const source_names[] = {"issued", "discovered"};
 static const char *const req_names[] = {"pending", "issued", "refused"};
 static const char *const agent_names[] = {"active", "disabled", "revoked"};
@@ -205,8 +205,8 @@ ck_err ck_store_cert_get(ck_store *s, const char *fingerprint, int with_der,
 }
 
 ck_err ck_store_cert_list(ck_store *s, const ck_cert_filter *f,
-                          ck_store_page *pg, ck_arena *a,
-                          ck_store_cert **items, size_t *n, ck_errctx *err) {
+                          ck_store_page *pg, ck_arena *a, ck_store_cert **items,
+                          size_t *n, ck_errctx *err) {
   unsigned limit = 0;
   uint8_t raw[CK_SHA256_LEN];
 
@@ -262,8 +262,8 @@ ck_err ck_store_install_list(ck_store *s, const char *cert_fp,
   else
     TRY(name_arg("agent id", agent_id, err));
   return OPS(s)->install_list(BE(s), by_cert ? fp : NULL,
-                              by_cert ? NULL : agent_id, pg, limit, a, items,
-                              n, err);
+                              by_cert ? NULL : agent_id, pg, limit, a, items, n,
+                              err);
 }
 
 ck_err ck_store_agent_get(ck_store *s, const char *id, ck_arena *a,

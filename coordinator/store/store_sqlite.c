@@ -16,11 +16,10 @@
  * (readers pinning old snapshots, a slow disk), the writer checkpoints
  * itself: backpressure instead of an unbounded file.
  *
- * A batch is one BEGIN IMMEDIATE ... COMMIT; each write runs inside
- * SAVEPOINT so a failing write is rolled back alone (its outcome reported)
- * while the others commit. The audit chain head lives in memory on the
- * writer thread, is rolled back with a failed write, and is stored in
- * audit_head once per batch. */
+ * A batch is one BEGIN IMMEDIATE ... COMMIT; a failing write is rolled back
+ * alone (its outcome reported) while the others commit (see sq_apply). The
+ * audit chain head lives in memory on the writer thread, is rolled back with a
+ * failed write, and is stored in audit_head once per batch. */
 #include "coordinator/store/sqlite_int.h"
 
 #include <stdio.h>
@@ -41,8 +40,8 @@
 /* ------------------------------------------------------------ connections */
 
 ck_err ck__sq_fail(ck__sq_conn *c, int src, const char *what, ck_errctx *err) {
-  const char *msg = c != NULL && c->db != NULL ? sqlite3_errmsg(c->db)
-                                               : sqlite3_errstr(src);
+  const char *msg =
+      c != NULL && c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(src);
   ck_err code = CK_ERR_STORE;
 
   switch (src & 0xff) {
@@ -104,8 +103,8 @@ sqlite3_stmt *ck__sq_stmt(ck__sq_conn *c, const char *sql, ck_errctx *err) {
     ck_failf(err, CK_ERR_INTERNAL, "store: statement cache full");
     return NULL;
   }
-  src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-                           NULL);
+  src =
+      sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
   if (src != SQLITE_OK) {
     ck__sq_fail(c, src, "preparing a statement", err);
     sqlite3_finalize(st);
@@ -212,8 +211,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages) {
   (void)name;
   if (pages >= q->ckpt_pages * CHECKPOINT_HARD_FACTOR) {
     /* the background thread cannot keep up: do it here */
-    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-                              NULL);
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
   } else if (pages >= q->ckpt_pages) {
     uv_mutex_lock(&q->ckpt_mu);
     if (!q->ckpt_wanted) {
@@ -240,8 +238,8 @@ static void checkpointer_main(void *arg) {
     }
     q->ckpt_wanted = 0;
     uv_mutex_unlock(&q->ckpt_mu);
-    src = sqlite3_wal_checkpoint_v2(q->ckc->db, NULL,
-                                    SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    src = sqlite3_wal_checkpoint_v2(q->ckc->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                    &log, &done);
     if (src != SQLITE_OK && src != SQLITE_BUSY)
       ck_log(CK_LOG_OPS, CK_LOG_WARN, "store.checkpoint.failed",
              CK_S("msg", sqlite3_errmsg(q->ckc->db)));
@@ -304,13 +302,73 @@ static void fail_all(ck_store_write **ws, size_t from, size_t n, ck_err rc,
   }
 }
 
+/* Applies one write's operations; on failure records which and why. */
+static ck_err run_ops(ck__sq *q, ck_store_write *w) {
+  size_t j;
+
+  for (j = 0; j < w->n_ops; j++) {
+    ck_err rc = ck__sq_apply_op(q, &w->ops[j], &w->err);
+    if (rc != CK_OK) {
+      w->rc = ck_failf(&w->err, rc, "operation %zu (%s)", j,
+                       ck__store_op_name(w->ops[j].kind));
+      w->failed_op = j;
+      return rc;
+    }
+  }
+  return CK_OK;
+}
+
+enum { RUN_OK = 0, RUN_RETRY, RUN_BROKEN };
+
+/* Runs ws[0..n) inside the open transaction. Fast mode stops at the first
+ * failing write (RUN_RETRY: the caller rolls everything back and runs the
+ * batch again carefully). Careful mode wraps each write in a savepoint and
+ * rolls a failing write back alone. RUN_BROKEN: the transaction cannot go
+ * on (I/O error, disk full: SQLite may already have rolled it back). */
+static int run_writes(ck__sq *q, ck_store_write **ws, size_t n, int careful,
+                      ck_errctx *e) {
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    ck_store_write *w = ws[i];
+    int64_t seq = q->head_seq;
+    uint8_t hash[CK_SHA256_LEN];
+
+    if (!careful) {
+      if (run_ops(q, w) != CK_OK)
+        return sqlite3_get_autocommit(q->w->db) ? RUN_BROKEN : RUN_RETRY;
+      continue;
+    }
+    memcpy(hash, q->head_hash, sizeof hash);
+    if (step_simple(q, "SAVEPOINT w", e) != CK_OK)
+      return RUN_BROKEN;
+    if (run_ops(q, w) != CK_OK) {
+      q->head_seq = seq; /* the failed write's events never happened */
+      memcpy(q->head_hash, hash, sizeof hash);
+      if (sqlite3_get_autocommit(q->w->db) ||
+          step_simple(q, "ROLLBACK TO w", e) != CK_OK)
+        return RUN_BROKEN;
+    }
+    if (step_simple(q, "RELEASE w", e) != CK_OK ||
+        sqlite3_get_autocommit(q->w->db))
+      return RUN_BROKEN;
+  }
+  return RUN_OK;
+}
+
+/* Group commit: the whole batch in one transaction. The fast path runs the
+ * writes back to back — savepoints cost a copy of every page a write
+ * touches that the batch already dirtied, a large share of a write's cost —
+ * and only when a write fails is the batch rolled back and run again with
+ * a savepoint per write, so the failing one is dropped alone. */
 static void sq_apply(void *be, ck_store_write **ws, size_t n) {
   ck__sq *q = be;
   int64_t seq0 = q->head_seq;
   uint8_t hash0[CK_SHA256_LEN];
   ck_errctx e = CK_ERRCTX_INIT;
   ck_err rc;
-  size_t i, j;
+  size_t i;
+  int run;
 
   memcpy(hash0, q->head_hash, sizeof hash0);
   q->now = ck_clock_now();
@@ -318,40 +376,23 @@ static void sq_apply(void *be, ck_store_write **ws, size_t n) {
     fail_all(ws, 0, n, rc, ck_errctx_msg(&e));
     return;
   }
-  for (i = 0; i < n; i++) {
-    ck_store_write *w = ws[i];
-    int64_t seq = q->head_seq;
-    uint8_t hash[CK_SHA256_LEN];
-
-    memcpy(hash, q->head_hash, sizeof hash);
-    if ((rc = step_simple(q, "SAVEPOINT w", &w->err)) != CK_OK) {
-      w->rc = rc;
-      break;
+  run = run_writes(q, ws, n, n == 1, &e);
+  if (run == RUN_RETRY) {
+    step_simple(q, "ROLLBACK", NULL);
+    q->head_seq = seq0;
+    memcpy(q->head_hash, hash0, sizeof hash0);
+    for (i = 0; i < n; i++) {
+      ws[i]->rc = CK_OK;
+      ws[i]->failed_op = 0;
+      ck_errctx_clear(&ws[i]->err);
     }
-    for (j = 0; j < w->n_ops; j++) {
-      rc = ck__sq_apply_op(q, &w->ops[j], &w->err);
-      if (rc != CK_OK) {
-        w->rc = ck_failf(&w->err, rc, "operation %zu (%s)", j,
-                         ck__store_op_name(w->ops[j].kind));
-        w->failed_op = j;
-        break;
-      }
+    if ((rc = step_simple(q, "BEGIN IMMEDIATE", &e)) != CK_OK) {
+      fail_all(ws, 0, n, rc, ck_errctx_msg(&e));
+      return;
     }
-    if (w->rc != CK_OK) {
-      q->head_seq = seq;
-      memcpy(q->head_hash, hash, sizeof hash);
-      if (step_simple(q, "ROLLBACK TO w", &e) != CK_OK ||
-          step_simple(q, "RELEASE w", &e) != CK_OK)
-        break;
-    } else if (step_simple(q, "RELEASE w", &w->err) != CK_OK) {
-      w->rc = w->err.code;
-      break;
-    }
-    /* an I/O error or disk full can make SQLite roll back everything */
-    if (sqlite3_get_autocommit(q->w->db))
-      break;
+    run = run_writes(q, ws, n, 1, &e);
   }
-  if (i < n || sqlite3_get_autocommit(q->w->db)) {
+  if (run != RUN_OK) {
     /* the transaction is unusable: nothing of this batch commits */
     char msg[300];
     snprintf(msg, sizeof msg, "store: batch rolled back: %s",
@@ -394,8 +435,8 @@ static void sq_close(void *be) {
     conn_close(q->readers[i]);
   if (q->w != NULL) {
     /* leave a clean, checkpointed database behind */
-    sqlite3_wal_checkpoint_v2(q->w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
-                              NULL, NULL);
+    sqlite3_wal_checkpoint_v2(q->w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                              NULL);
     conn_close(q->w);
   }
   uv_cond_destroy(&q->ckpt_cv);
@@ -411,9 +452,9 @@ static void sq_close(void *be) {
 static int locks_init(ck__sq *q) {
   int n = 0;
 
-  if (uv_mutex_init(&q->pool_mu) == 0 && ++n && uv_cond_init(&q->pool_cv) == 0 &&
-      ++n && uv_mutex_init(&q->ckpt_mu) == 0 && ++n &&
-      uv_cond_init(&q->ckpt_cv) == 0)
+  if (uv_mutex_init(&q->pool_mu) == 0 && ++n &&
+      uv_cond_init(&q->pool_cv) == 0 && ++n &&
+      uv_mutex_init(&q->ckpt_mu) == 0 && ++n && uv_cond_init(&q->ckpt_cv) == 0)
     return 0;
   if (n > 2)
     uv_mutex_destroy(&q->ckpt_mu);
@@ -451,8 +492,7 @@ ck_err ck__store_sqlite_open(const ck_store_opts *opts,
   }
   q->path = strdup(opts->path);
   q->sync_full = opts->sync_full ? 1 : 0;
-  q->busy_ms = opts->busy_timeout_ms ? opts->busy_timeout_ms
-                                     : DEFAULT_BUSY_MS;
+  q->busy_ms = opts->busy_timeout_ms ? opts->busy_timeout_ms : DEFAULT_BUSY_MS;
   q->reader_cache_kib = opts->reader_cache_kib ? opts->reader_cache_kib
                                                : DEFAULT_READER_CACHE_KIB;
   q->max_readers = opts->readers ? opts->readers : DEFAULT_READERS;

@@ -124,8 +124,7 @@ static ck__store_op *slot(ck_store_write *w, ck__store_op_kind kind,
 /* Copies a string field: NULL and "" are refused when required, else NULL
  * becomes "". Returns CK_OK or the error (message names the field). */
 static ck_err str(ck_store_write *w, const char *field, const char *src,
-                  size_t max, int required, const char **dst,
-                  ck_errctx *err) {
+                  size_t max, int required, const char **dst, ck_errctx *err) {
   size_t len;
   char *copy;
 
@@ -137,8 +136,8 @@ static ck_err str(ck_store_write *w, const char *field, const char *src,
   }
   len = strnlen(src, max + 1);
   if (len > max)
-    return ck_failf(err, CK_ERR_LIMIT,
-                    "store: %s is longer than %zu bytes", field, max);
+    return ck_failf(err, CK_ERR_LIMIT, "store: %s is longer than %zu bytes",
+                    field, max);
   copy = ck_arena_strndup(w->arena, src, len);
   if (copy == NULL)
     return ck_failf(err, CK_ERR_NOMEM, "store: out of memory");
@@ -159,8 +158,8 @@ static ck_err blob(ck_store_write *w, const char *field, const uint8_t *src,
     return CK_OK;
   }
   if (len > max)
-    return ck_failf(err, CK_ERR_LIMIT,
-                    "store: %s is %zu bytes, more than %zu", field, len, max);
+    return ck_failf(err, CK_ERR_LIMIT, "store: %s is %zu bytes, more than %zu",
+                    field, len, max);
   copy = ck_arena_alloc(w->arena, len);
   if (copy == NULL)
     return ck_failf(err, CK_ERR_NOMEM, "store: out of memory");
@@ -192,8 +191,8 @@ static ck_err hash(const char *field, const char *src, int required,
 static ck_err range(const char *field, int64_t v, int64_t lo, int64_t hi,
                     ck_errctx *err) {
   if (v < lo || v > hi)
-    return ck_failf(err, CK_ERR_INVAL, "store: %s %lld is out of range",
-                    field, (long long)v);
+    return ck_failf(err, CK_ERR_INVAL, "store: %s %lld is out of range", field,
+                    (long long)v);
   return CK_OK;
 }
 
@@ -240,8 +239,7 @@ ck_err ck_store_write_cert_put(ck_store_write *w, const ck_store_cert *c,
           err));
   TRY(blob(w, "cert.der", c->der, c->der_len, CK_STORE_BLOB_MAX, 1, &d->der,
            &d->der_len, err));
-  TRY(range("cert.status", c->status, CK_CERT_ACTIVE, CK_CERT_SUPERSEDED,
-            err));
+  TRY(range("cert.status", c->status, CK_CERT_ACTIVE, CK_CERT_SUPERSEDED, err));
   TRY(range("cert.source", c->source, CK_CERT_SRC_ISSUED,
             CK_CERT_SRC_DISCOVERED, err));
   TRY(range("cert.ca_id", c->ca_id, 0, INT64_MAX, err));
@@ -318,13 +316,13 @@ static ck_err install(ck_store_write *w, ck__store_op_kind kind,
   return CK_OK;
 }
 
-ck_err ck_store_write_install_put(ck_store_write *w,
-                                  const ck_store_install *in, ck_errctx *err) {
+ck_err ck_store_write_install_put(ck_store_write *w, const ck_store_install *in,
+                                  ck_errctx *err) {
   return install(w, CK__OP_INSTALL_PUT, in, err);
 }
 
-ck_err ck_store_write_install_del(ck_store_write *w,
-                                  const ck_store_install *in, ck_errctx *err) {
+ck_err ck_store_write_install_del(ck_store_write *w, const ck_store_install *in,
+                                  ck_errctx *err) {
   return install(w, CK__OP_INSTALL_DEL, in, err);
 }
 
@@ -345,8 +343,7 @@ ck_err ck_store_write_agent_put(ck_store_write *w, const ck_store_agent *a,
   TRY(hash("agent.identity_fp", a->identity_fp, 0, d->identity_fp, err));
   TRY(str(w, "agent.platform", a->platform, NAME, 0, &d->platform, err));
   TRY(str(w, "agent.version", a->version, NAME, 0, &d->version, err));
-  TRY(range("agent.status", a->status, CK_AGENT_ACTIVE, CK_AGENT_REVOKED,
-            err));
+  TRY(range("agent.status", a->status, CK_AGENT_ACTIVE, CK_AGENT_REVOKED, err));
   d->status = a->status;
   d->enrolled_at = a->enrolled_at;
   d->last_seen = a->last_seen;
@@ -354,9 +351,9 @@ ck_err ck_store_write_agent_put(ck_store_write *w, const ck_store_agent *a,
   return CK_OK;
 }
 
-ck_err ck_store_write_agent_seen(ck_store_write *w, const char *id,
-                                 int64_t at, const char *platform,
-                                 const char *version, ck_errctx *err) {
+ck_err ck_store_write_agent_seen(ck_store_write *w, const char *id, int64_t at,
+                                 const char *platform, const char *version,
+                                 ck_errctx *err) {
   ck_err rc;
   ck__store_op *op = slot(w, CK__OP_AGENT_SEEN, err, &rc);
   ck_store_agent *d;
@@ -418,8 +415,8 @@ ck_err ck_store_write_profile_put(ck_store_write *w, const ck_store_profile *p,
     return ck_failf(err, CK_ERR_INVAL, "store: profile is NULL");
   d = &op->u.profile.p;
   TRY(str(w, "profile.name", p->name, NAME, 1, &d->name, err));
-  TRY(str(w, "profile.body", p->body, CK_STORE_BODY_MAX, !p->deleted,
-          &d->body, err));
+  TRY(str(w, "profile.body", p->body, CK_STORE_BODY_MAX, !p->deleted, &d->body,
+          err));
   TRY(str(w, "profile.actor", p->actor, NAME, 1, &d->actor, err));
   TRY(range("profile.ca_id", p->ca_id, 0, INT64_MAX, err));
   d->ca_id = p->ca_id;
@@ -445,8 +442,8 @@ ck_err ck_store_write_request_put(ck_store_write *w, const ck_store_request *r,
   TRY(str(w, "request.actor", r->actor, NAME, 1, &d->actor, err));
   TRY(str(w, "request.profile", r->profile, NAME, 1, &d->profile, err));
   TRY(str(w, "request.reason", r->reason, TEXT, 0, &d->reason, err));
-  TRY(blob(w, "request.csr", r->csr, r->csr_len, CK_STORE_BLOB_MAX, 0,
-           &d->csr, &d->csr_len, err));
+  TRY(blob(w, "request.csr", r->csr, r->csr_len, CK_STORE_BLOB_MAX, 0, &d->csr,
+           &d->csr_len, err));
   TRY(hash("request.cert_fp", r->cert_fp, 0, d->cert_fp, err));
   TRY(range("request.state", r->state, CK_REQ_PENDING, CK_REQ_REFUSED, err));
   d->state = r->state;
@@ -514,8 +511,8 @@ ck_err ck_store_write_etoken_put(ck_store_write *w, const ck_store_etoken *t,
   TRY(hash("etoken.hash", t->hash, 1, d->hash, err));
   TRY(str(w, "etoken.group", t->group, NAME, 0, &d->group, err));
   TRY(str(w, "etoken.profiles", t->profiles, TEXT, 0, &d->profiles, err));
-  TRY(str(w, "etoken.san_patterns", t->san_patterns, TEXT, 0,
-          &d->san_patterns, err));
+  TRY(str(w, "etoken.san_patterns", t->san_patterns, TEXT, 0, &d->san_patterns,
+          err));
   TRY(str(w, "etoken.actor", t->actor, NAME, 1, &d->actor, err));
   if (t->expires_at <= 0)
     return ck_failf(err, CK_ERR_INVAL, "store: etoken.expires_at is required");
@@ -543,8 +540,7 @@ ck_err ck_store_write_etoken_use(ck_store_write *w, const char *hash_hex,
 }
 
 ck_err ck_store_write_apitoken_put(ck_store_write *w,
-                                   const ck_store_apitoken *t,
-                                   ck_errctx *err) {
+                                   const ck_store_apitoken *t, ck_errctx *err) {
   ck_err rc;
   ck__store_op *op = slot(w, CK__OP_APITOKEN_PUT, err, &rc);
   ck_store_apitoken *d;
@@ -591,8 +587,8 @@ ck_err ck_store_write_ca_put(ck_store_write *w, const ck_store_ca *ca,
   d = &op->u.ca;
   TRY(str(w, "ca.name", ca->name, NAME, 1, &d->name, err));
   TRY(str(w, "ca.key_path", ca->key_path, TEXT, 1, &d->key_path, err));
-  TRY(blob(w, "ca.cert_der", ca->cert_der, ca->cert_der_len,
-           CK_STORE_BLOB_MAX, 1, &d->cert_der, &d->cert_der_len, err));
+  TRY(blob(w, "ca.cert_der", ca->cert_der, ca->cert_der_len, CK_STORE_BLOB_MAX,
+           1, &d->cert_der, &d->cert_der_len, err));
   TRY(range("ca.parent_id", ca->parent_id, 0, INT64_MAX, err));
   d->parent_id = ca->parent_id;
   d->is_default = ca->is_default ? 1 : 0;

@@ -69,6 +69,30 @@ static ck_err audit_issue(ck_store_write *w, const ck_issue_in *in,
   return ck_store_write_audit(w, &ev, err);
 }
 
+/* The committed row, for callers that answer with it: what
+ * ck_store_write_cert_put stored for an issued certificate (managed, and
+ * active since it was just signed), strings copied into a. */
+static ck_err copy_record(ck_arena *a, const ck_store_cert *sc, int64_t id,
+                          ck_store_cert *out) {
+  *out = *sc;
+  out->id = id;
+  out->managed = 1;
+  out->der = NULL;
+  out->der_len = 0;
+  out->created_at = out->updated_at = ck_clock_now();
+  if ((out->serial_hex = ck_arena_strdup(a, sc->serial_hex)) == NULL ||
+      (out->subject = ck_arena_strdup(a, sc->subject)) == NULL ||
+      (out->issuer = ck_arena_strdup(a, sc->issuer)) == NULL ||
+      (out->sans = ck_arena_strdup(a, sc->sans)) == NULL ||
+      (out->key_type = ck_arena_strdup(a, sc->key_type)) == NULL ||
+      (out->sig_alg = ck_arena_strdup(a, sc->sig_alg)) == NULL ||
+      (out->profile = ck_arena_strdup(a, sc->profile)) == NULL ||
+      (out->owner = ck_arena_strdup(a, sc->owner)) == NULL ||
+      (out->weak_reason = ck_arena_strdup(a, sc->weak_reason)) == NULL)
+    return CK_ERR_NOMEM;
+  return CK_OK;
+}
+
 ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
                     ck_errctx *err) {
   ck_csr *csr = NULL;
@@ -189,7 +213,7 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
     ir.eku = eku;
     ir.n_eku = n_eku;
     ir.base_url = rt->set.public_http;
-    if ((rc = ck_ca_issue(ca, &ir, &cert, err)) != CK_OK)
+    if ((rc = ck_ca_issue_fields(ca, &ir, &cert, err)) != CK_OK)
       goto out;
   }
   if ((rc = ck_store_cert_from(cert, now, a, &sc, err)) != CK_OK)
@@ -209,6 +233,12 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
 
   out->outcome = CK_ISSUE_ISSUED;
   out->request_id = ck_store_write_result(w, 1);
+  if (in->record_arena != NULL &&
+      (rc = copy_record(in->record_arena, &sc, ck_store_write_result(w, 0),
+                        &out->record)) != CK_OK) {
+    rc = ck_failf(err, rc, "issued certificate record");
+    goto out;
+  }
   memcpy(out->fingerprint, sc.fingerprint, sizeof out->fingerprint);
   ck_strlcpy(out->serial_hex, sc.serial_hex, sizeof out->serial_hex);
   out->not_before = sc.not_before;

@@ -42,6 +42,9 @@ typedef struct ck_issue_in {
   const char *owner;    /* owner recorded on the certificate; NULL = none
                            (role owner: its own owner) */
   ck_issue_who who;
+  ck_arena *record_arena; /* optional: when set, an issued certificate's
+                             store record is copied into out->record, its
+                             strings in this arena (saves reading it back) */
 } ck_issue_in;
 
 typedef enum ck_issue_outcome {
@@ -60,6 +63,9 @@ typedef struct ck_issue_out {
   uint8_t *leaf_der;    /* malloc'ed */
   size_t leaf_der_len;
   char reason[512];     /* why pending */
+  ck_store_cert record; /* ISSUED with in->record_arena: the row as
+                           committed (id, fields, active, managed); der
+                           NULL (leaf_der has it); else zeroed */
 } ck_issue_out;
 
 /* Runs one issuance. Returns CK_OK with out filled (ISSUED or PENDING), or:

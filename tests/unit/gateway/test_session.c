@@ -327,6 +327,7 @@ static void test_event(void **state) {
   (void)state;
   enroll_web(&id);
   assert_int_equal(gwc_open(&fx, &c, &id), CK_OK);
+  welcome(&c, id.agent_id); /* records agent_seen (before the event's write) */
   memset(&m, 0, sizeof m);
   m.type = CK_WIRE_EVENT;
   m.u.event.kind = CK_WIRE_EVENT_FAILURE;
@@ -343,6 +344,14 @@ static void test_event(void **state) {
   assert_string_equal(ev.object_id, "managed-7");
   assert_non_null(strstr(ev.actor, id.agent_id));
   assert_non_null(strstr(ev.details, "nginx -s reload exited with 1"));
+  /* the hello's version was stored (group commit keeps submission order) */
+  {
+    ck_store_agent ag;
+    assert_int_equal(ck_store_agent_get(fx.rt.store, id.agent_id, a, &ag, NULL),
+                     CK_OK);
+    assert_string_equal(ag.version, "0.1.0");
+    assert_true(ag.last_seen > 0);
+  }
   gwc_close(&c);
   ck_arena_free(a);
   gw_ident_clear(&id);

@@ -430,8 +430,7 @@ static void key_usage_fit(void **state) {
   ck_profile_verdict_clear(&v);
   rq_key(&r, CK_KEY_EC, 256, "P-256");
   expect_allow(ka, &r, &v);
-  assert_int_equal(v.key_usage,
-                   CK_KU_DIGITAL_SIGNATURE | CK_KU_KEY_AGREEMENT);
+  assert_int_equal(v.key_usage, CK_KU_DIGITAL_SIGNATURE | CK_KU_KEY_AGREEMENT);
   ck_profile_verdict_clear(&v);
   ck_profile_free(ke);
   ck_profile_free(ka);
@@ -557,7 +556,7 @@ static void san_count(void **state) {
   rq_san(&r, CK_SAN_DNS, "e.web.test");
   allowed(p, &r); /* exactly the maximum */
   rq_san(&r, CK_SAN_DNS, "f.web.test");
-  expect_refuse(p, &r, CK_PROFILE_RULE_SAN_COUNT, "",
+  expect_refuse(p, &r, CK_PROFILE_RULE_SAN_COUNT, "6",
                 "the request has 6 SANs; profile 'web' allows at most 5");
   ck_profile_free(p);
 
@@ -570,7 +569,7 @@ static void san_count(void **state) {
   rq_init(&r, "x.web.test");
   rq_san(&r, CK_SAN_DNS, "a.web.test");
   rq_san(&r, CK_SAN_DNS, "b.web.test");
-  expect_refuse(copy, &r, CK_PROFILE_RULE_SAN_COUNT, "",
+  expect_refuse(copy, &r, CK_PROFILE_RULE_SAN_COUNT, "3",
                 "the request has 3 SANs; profile 'copy' allows at most 2");
   /* duplicates collapse before counting the copy */
   r.sans[1].value = "A.Web.Test.";
@@ -843,12 +842,13 @@ static void cn_rules(void **state) {
                 "(allowed: .web.test)");
 
   /* unchecked: the CN is carried as written, SANs still checked */
-  unchecked = load("{\"name\": \"ids\", \"workflow\": \"automatic\","
-                   " \"key_types\": [\"ec-p256\"],"
-                   " \"validity\": {\"max\": \"1d\"},"
-                   " \"san\": {\"dns\": [\".web.test\"]},"
-                   " \"cn\": \"unchecked\", \"ext_key_usage\": [\"clientAuth\"],"
-                   " \"access\": {\"roles\": [\"operator\"]}}");
+  unchecked =
+      load("{\"name\": \"ids\", \"workflow\": \"automatic\","
+           " \"key_types\": [\"ec-p256\"],"
+           " \"validity\": {\"max\": \"1d\"},"
+           " \"san\": {\"dns\": [\".web.test\"]},"
+           " \"cn\": \"unchecked\", \"ext_key_usage\": [\"clientAuth\"],"
+           " \"access\": {\"roles\": [\"operator\"]}}");
   rq_init(&r, "svc-account 42");
   expect_allow(unchecked, &r, &v);
   assert_string_equal(v.subject_cn, "svc-account 42");

@@ -263,8 +263,7 @@ static void default_table(void **state) {
     const char *json = ck_profile_default_json(names[i]);
     ck_profile *p = NULL;
     assert_non_null(json);
-    assert_int_equal(ck_profile_from_json(json, strlen(json), &p, NULL),
-                     CK_OK);
+    assert_int_equal(ck_profile_from_json(json, strlen(json), &p, NULL), CK_OK);
     assert_string_equal(p->name, names[i]);
     ck_profile_free(p);
   }
@@ -314,18 +313,14 @@ static void helpers(void **state) {
   assert_string_equal(ck_profile_duration_format(120, b, sizeof b), "2m");
   assert_string_equal(ck_profile_duration_format(7200, b, sizeof b), "2h");
   assert_string_equal(ck_profile_duration_format(90000, b, sizeof b), "25h");
-  assert_string_equal(ck_profile_duration_format(3 * 86400, b, sizeof b),
-                      "3d");
+  assert_string_equal(ck_profile_duration_format(3 * 86400, b, sizeof b), "3d");
   assert_string_equal(ck_profile_duration_format(-5, b, sizeof b), "-5s");
   assert_string_equal(ck_profile_eku_name(CK_EKU_SERVER_AUTH), "serverAuth");
-  assert_string_equal(ck_profile_eku_name(CK_EKU_OCSP_SIGNING),
-                      "OCSPSigning");
+  assert_string_equal(ck_profile_eku_name(CK_EKU_OCSP_SIGNING), "OCSPSigning");
   assert_null(ck_profile_eku_name(CK_EKU_SERVER_AUTH | CK_EKU_CLIENT_AUTH));
   assert_null(ck_profile_eku_name(0));
-  assert_string_equal(ck_profile_ku_name(CK_KU_KEY_AGREEMENT),
-                      "keyAgreement");
-  assert_string_equal(ck_profile_role_name(CK_PROFILE_ROLE_AUDITOR),
-                      "auditor");
+  assert_string_equal(ck_profile_ku_name(CK_KU_KEY_AGREEMENT), "keyAgreement");
+  assert_string_equal(ck_profile_role_name(CK_PROFILE_ROLE_AUDITOR), "auditor");
   assert_null(ck_profile_role_name(1u << 4));
   assert_int_equal(ck_profile_key_parse("RSA-3072", &k, &e), CK_OK);
   assert_int_equal(k.type, CK_KEY_RSA);
@@ -341,9 +336,12 @@ static void helpers(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(tls_server_fields), cmocka_unit_test(tls_server_contract),
-      cmocka_unit_test(agent_identity),    cmocka_unit_test(default_table),
-      cmocka_unit_test(renewal_time),      cmocka_unit_test(helpers),
+      cmocka_unit_test(tls_server_fields),
+      cmocka_unit_test(tls_server_contract),
+      cmocka_unit_test(agent_identity),
+      cmocka_unit_test(default_table),
+      cmocka_unit_test(renewal_time),
+      cmocka_unit_test(helpers),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

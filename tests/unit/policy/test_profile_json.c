@@ -178,24 +178,23 @@ static void round_trip(void **state) {
     char *t = NULL;
     assert_int_equal(ck_profile_to_json(p, 0, &t, NULL), CK_OK);
     assert_string_equal(
-        t,
-        "{\"name\":\"full.profile_1\",\"version\":7,"
-        "\"description\":\"All the fields, \xc3\xa9t\xc3\xa9\","
-        "\"ca\":\"Issuing-2\",\"workflow\":\"approval\","
-        "\"key_types\":[\"ed25519\",\"ec-p521\",\"ec-p384\",\"rsa-4096\"],"
-        "\"validity\":{\"max\":\"90d\",\"default\":\"36h\"},"
-        "\"renewal\":{\"fraction\":0.25,\"before\":\"90m\"},"
-        "\"san\":{\"dns\":[\".web.test\",\"*.svc.test\",\"localhost\"],"
-        "\"ip\":[\"10.0.0.0/8\",\"2001:db8::/32\",\"192.0.2.1/32\"],"
-        "\"uri\":[\"spiffe://cluster.test/ns/web\",\"urn:\"],"
-        "\"email\":[\"example.test\",\".corp.test\",\"ops@x.test\"],"
-        "\"wildcards\":true,\"from_binding\":false,\"max\":7},"
-        "\"cn\":\"copy_to_san\","
-        "\"key_usage\":[\"digitalSignature\",\"keyAgreement\"],"
-        "\"ext_key_usage\":[\"serverAuth\",\"clientAuth\",\"OCSPSigning\"],"
-        "\"access\":{\"agent_groups\":[\"web\",\"db-1\"],"
-        "\"roles\":[\"admin\",\"operator\",\"approver\",\"auditor\"],"
-        "\"owners\":[\"team-web\",\"alice@example.test\"]}}");
+        t, "{\"name\":\"full.profile_1\",\"version\":7,"
+           "\"description\":\"All the fields, \xc3\xa9t\xc3\xa9\","
+           "\"ca\":\"Issuing-2\",\"workflow\":\"approval\","
+           "\"key_types\":[\"ed25519\",\"ec-p521\",\"ec-p384\",\"rsa-4096\"],"
+           "\"validity\":{\"max\":\"90d\",\"default\":\"36h\"},"
+           "\"renewal\":{\"fraction\":0.25,\"before\":\"90m\"},"
+           "\"san\":{\"dns\":[\".web.test\",\"*.svc.test\",\"localhost\"],"
+           "\"ip\":[\"10.0.0.0/8\",\"2001:db8::/32\",\"192.0.2.1/32\"],"
+           "\"uri\":[\"spiffe://cluster.test/ns/web\",\"urn:\"],"
+           "\"email\":[\"example.test\",\".corp.test\",\"ops@x.test\"],"
+           "\"wildcards\":true,\"from_binding\":false,\"max\":7},"
+           "\"cn\":\"copy_to_san\","
+           "\"key_usage\":[\"digitalSignature\",\"keyAgreement\"],"
+           "\"ext_key_usage\":[\"serverAuth\",\"clientAuth\",\"OCSPSigning\"],"
+           "\"access\":{\"agent_groups\":[\"web\",\"db-1\"],"
+           "\"roles\":[\"admin\",\"operator\",\"approver\",\"auditor\"],"
+           "\"owners\":[\"team-web\",\"alice@example.test\"]}}");
     /* a different version is a different profile */
     q = parse_ok(FULL);
     q->version = 8;
@@ -226,8 +225,7 @@ static void not_a_profile(void **state) {
                       "expected near end of file");
   assert_non_null(strstr(parse_msg("{\"name\": \"a\", \"name\": \"b\"}", &code),
                          "duplicate object key"));
-  assert_string_equal(parse_msg("{}", &code),
-                      "profile: missing field 'name'");
+  assert_string_equal(parse_msg("{}", &code), "profile: missing field 'name'");
   assert_string_equal(parse_msg("{\"name\": 5}", &code),
                       "profile: name: expected a string, got an integer");
   assert_string_equal(parse_msg("{\"name\": \"Web Server\"}", &code),
@@ -477,7 +475,7 @@ static void bad_values(void **state) {
                       "profile 'web': key_usage: at least one entry is "
                       "required");
   assert_string_equal(mut_msg("ext_key_usage", "[\"serverAuth\", "
-                              "\"serverAuth\"]"),
+                                               "\"serverAuth\"]"),
                       "profile 'web': ext_key_usage[1]: 'serverAuth' is "
                       "listed twice");
   assert_string_equal(mut_msg("ext_key_usage", "[\"anyExtendedKeyUsage\"]"),
@@ -528,10 +526,14 @@ static void approval_and_values(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(base_and_defaults), cmocka_unit_test(round_trip),
-      cmocka_unit_test(not_a_profile),     cmocka_unit_test(unknown_fields),
-      cmocka_unit_test(required_fields),   cmocka_unit_test(wrong_types),
-      cmocka_unit_test(bad_values),        cmocka_unit_test(approval_and_values),
+      cmocka_unit_test(base_and_defaults),
+      cmocka_unit_test(round_trip),
+      cmocka_unit_test(not_a_profile),
+      cmocka_unit_test(unknown_fields),
+      cmocka_unit_test(required_fields),
+      cmocka_unit_test(wrong_types),
+      cmocka_unit_test(bad_values),
+      cmocka_unit_test(approval_and_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

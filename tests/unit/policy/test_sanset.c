@@ -75,8 +75,9 @@ static void dns_normalize(void **state) {
   assert_string_equal(norm(CK_SAN_DNS, "a_b.test", out, &w),
                       "character '_' is not allowed (letters, digits and "
                       "'-' only; IDNs in their xn-- form)");
-  assert_string_equal(norm(CK_SAN_DNS, "b\xc3\xbc"
-                                       "cher.test",
+  assert_string_equal(norm(CK_SAN_DNS,
+                           "b\xc3\xbc"
+                           "cher.test",
                            out, &w),
                       "character '\\xc3' is not allowed (letters, digits and "
                       "'-' only; IDNs in their xn-- form)");
@@ -141,8 +142,7 @@ static void dns_patterns(void **state) {
   assert_string_equal(ck_sanset_describe(s, CK_SAN_DNS, buf, sizeof buf),
                       ".test, *.svc.example, api.example, localhost");
   assert_string_equal(ck_sanset_describe(s, CK_SAN_IP, buf, sizeof buf), "");
-  assert_string_equal(ck_sanset_describe(s, CK_SAN_DNS, buf, 20),
-                      ".test, ...");
+  assert_string_equal(ck_sanset_describe(s, CK_SAN_DNS, buf, 20), ".test, ...");
 
   /* suffix: whole labels only */
   assert_true(matches(s, CK_SAN_DNS, "a.test"));
@@ -211,8 +211,7 @@ static void dns_pattern_errors(void **state) {
     ck_errctx e = CK_ERRCTX_INIT;
     assert_int_equal(ck_sanset_new(&s), CK_OK);
     assert_int_equal(ck_sanset_add(s, CK_SAN_DNS, ".test", &e), CK_OK);
-    assert_int_equal(ck_sanset_add(s, CK_SAN_DNS, ".TEST.", &e),
-                     CK_ERR_EXIST);
+    assert_int_equal(ck_sanset_add(s, CK_SAN_DNS, ".TEST.", &e), CK_ERR_EXIST);
     assert_string_equal(e.msg, "'.test' is listed twice");
     assert_int_equal(ck_sanset_add(s, 99, ".test", NULL), CK_ERR_INVAL);
     assert_int_equal(ck_sanset_count(s, 0), 1);
@@ -222,8 +221,8 @@ static void dns_pattern_errors(void **state) {
 }
 
 static void ip_ranges(void **state) {
-  static const char *const pats[] = {"10.0.0.0/8", "fd00::/8",
-                                     "192.0.2.7", "10.128.0.0/9", NULL};
+  static const char *const pats[] = {"10.0.0.0/8", "fd00::/8", "192.0.2.7",
+                                     "10.128.0.0/9", NULL};
   ck_sanset *s = set_of(CK_SAN_IP, pats);
   char out[CK_SANSET_VALUE_MAX];
   int w;
@@ -282,8 +281,7 @@ static void ip_ranges(void **state) {
   assert_string_equal(add_err(CK_SAN_IP, "fd00::1/8"),
                       "'fd00::1/8' is not a valid IP pattern (host bits are "
                       "set; the network is fd00::/8)");
-  assert_string_equal(add_err(CK_SAN_IP, "2001:DB8::/32"),
-                      "OK 2001:db8::/32");
+  assert_string_equal(add_err(CK_SAN_IP, "2001:DB8::/32"), "OK 2001:db8::/32");
 }
 
 static void uri_rules(void **state) {
@@ -316,9 +314,9 @@ static void uri_rules(void **state) {
   assert_false(matches(s, CK_SAN_URI, "https://x.svc.test/apix"));
   assert_false(matches(s, CK_SAN_URI, "https://x.y.svc.test/api/v1"));
 
-  assert_string_equal(norm(CK_SAN_URI, "spiffe://cluster.test/ns/web/../adm",
-                           out, &w),
-                      "the path has a '.' or '..' segment");
+  assert_string_equal(
+      norm(CK_SAN_URI, "spiffe://cluster.test/ns/web/../adm", out, &w),
+      "the path has a '.' or '..' segment");
   assert_string_equal(
       norm(CK_SAN_URI, "spiffe://cluster.test/ns/web/%2e%2E/adm", out, &w),
       "the path has a '.' or '..' segment");
@@ -447,9 +445,9 @@ static void binding_lines(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(dns_normalize),  cmocka_unit_test(dns_patterns),
+      cmocka_unit_test(dns_normalize),      cmocka_unit_test(dns_patterns),
       cmocka_unit_test(dns_pattern_errors), cmocka_unit_test(ip_ranges),
-      cmocka_unit_test(uri_rules),      cmocka_unit_test(email_rules),
+      cmocka_unit_test(uri_rules),          cmocka_unit_test(email_rules),
       cmocka_unit_test(binding_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

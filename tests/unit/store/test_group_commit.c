@@ -17,10 +17,10 @@
 typedef struct worker {
   fx *f;
   int index;
-  int async;               /* submit with a writer-thread callback */
-  atomic_int *done;        /* async completions (all workers) */
-  atomic_int *failed;      /* async failures */
-  int sync_failed;         /* blocking failures */
+  int async;          /* submit with a writer-thread callback */
+  atomic_int *done;   /* async completions (all workers) */
+  atomic_int *failed; /* async failures */
+  int sync_failed;    /* blocking failures */
   ck_err first_error;
 } worker;
 
@@ -215,6 +215,65 @@ static void batch_stats(void **state) {
   fx_teardown(&f);
 }
 
+/* Writes queued behind a held lock share one batch; the failing ones (an
+ * audit event then an operation that fails) are dropped alone, the others
+ * commit, and the audit chain has no hole and verifies. */
+static void failing_write_in_a_batch(void **state) {
+  fx f;
+  sqlite3 *lock;
+  ck_store_write *w[12];
+  ck_audit_report rep;
+  ck_errctx e = CK_ERRCTX_INIT;
+  int i;
+
+  (void)state;
+  fx_setup(&f);
+  lock = hold_write_lock(&f);
+  for (i = 0; i < 12; i++) {
+    ck_store_cert c;
+    ck_audit_event ev = {0};
+    w[i] = ck_store_write_new();
+    fx_cert(&f, &c, i);
+    ev.actor = "test";
+    ev.action = "cert.issue";
+    ev.object_id = c.fingerprint;
+    assert_int_equal(ck_store_write_audit(w[i], &ev, NULL), CK_OK);
+    assert_int_equal(ck_store_write_cert_put(w[i], &c, NULL), CK_OK);
+    if (i % 4 == 2) { /* then fail: revoke something unknown */
+      ck_store_revocation rv = {0};
+      fx_hex("missing", i, rv.cert_fp);
+      rv.actor = "test";
+      assert_int_equal(ck_store_write_revoke(w[i], &rv, NULL), CK_OK);
+    }
+    assert_int_equal(ck_store_submit(f.s, w[i], NULL, NULL), CK_OK);
+  }
+  release_write_lock(lock);
+  ck_store_close(f.s); /* drains */
+  f.s = fx_open_opts(&f, NULL);
+  for (i = 0; i < 12; i++) {
+    ck_store_cert c, got;
+    fx_cert(&f, &c, i);
+    if (i % 4 == 2) {
+      assert_int_equal(ck_store_write_status(w[i]), CK_ERR_NOT_FOUND);
+      assert_int_equal(ck_store_write_failed_op(w[i]), 2);
+      assert_int_equal(ck_store_write_result(w[i], 0), 0);
+      assert_int_equal(ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got, &e),
+                       CK_ERR_NOT_FOUND);
+    } else {
+      assert_int_equal(ck_store_write_status(w[i]), CK_OK);
+      assert_true(ck_store_write_result(w[i], 0) > 0);
+      assert_int_equal(ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got, &e),
+                       CK_OK);
+    }
+    ck_store_write_free(w[i]);
+  }
+  assert_int_equal(fx_sql_int(&f, "SELECT count(*) FROM audit"), 9);
+  assert_int_equal(fx_sql_int(&f, "SELECT max(seq) FROM audit"), 9);
+  assert_int_equal(ck_audit_verify(f.s, NULL, &rep, &e), CK_OK);
+  assert_int_equal(rep.problem, CK_AUDIT_OK);
+  fx_teardown(&f);
+}
+
 static void queue_full_is_busy(void **state) {
   fx f;
   ck_store_opts o = {0};
@@ -348,6 +407,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(many_threads),
       cmocka_unit_test(batch_stats),
+      cmocka_unit_test(failing_write_in_a_batch),
       cmocka_unit_test(queue_full_is_busy),
       cmocka_unit_test(loop_callbacks),
       cmocka_unit_test(close_drains_queue),

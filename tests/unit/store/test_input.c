@@ -136,8 +136,7 @@ static void other_records(void **state) {
   EXPECT(ck_store_write_agent_put(w, &a, E), CK_ERR_INVAL, "agent.status");
   a.status = CK_AGENT_ACTIVE;
   memcpy(a.identity_fp, "zz", 3);
-  EXPECT(ck_store_write_agent_put(w, &a, E), CK_ERR_PARSE,
-         "agent.identity_fp");
+  EXPECT(ck_store_write_agent_put(w, &a, E), CK_ERR_PARSE, "agent.identity_fp");
   EXPECT(ck_store_write_agent_seen(w, NULL, 0, NULL, NULL, E), CK_ERR_INVAL,
          "agent.id");
   EXPECT(ck_store_write_owner_put(w, &o, E), CK_ERR_INVAL, "owner.name");
@@ -149,8 +148,7 @@ static void other_records(void **state) {
   EXPECT(ck_store_write_profile_put(w, &p, -1, E), CK_ERR_INVAL,
          "profile.actor");
   r.actor = "a";
-  EXPECT(ck_store_write_request_put(w, &r, E), CK_ERR_INVAL,
-         "request.profile");
+  EXPECT(ck_store_write_request_put(w, &r, E), CK_ERR_INVAL, "request.profile");
   r.profile = "p";
   r.state = (ck_request_state)5;
   EXPECT(ck_store_write_request_put(w, &r, E), CK_ERR_INVAL, "request.state");
@@ -174,8 +172,7 @@ static void other_records(void **state) {
   EXPECT(ck_store_write_etoken_use(w, t.hash, NULL, 0, E), CK_ERR_INVAL,
          "etoken.used_by");
   at.name = "n";
-  EXPECT(ck_store_write_apitoken_put(w, &at, E), CK_ERR_INVAL,
-         "apitoken.hash");
+  EXPECT(ck_store_write_apitoken_put(w, &at, E), CK_ERR_INVAL, "apitoken.hash");
   EXPECT(ck_store_write_apitoken_revoke(w, NULL, E), CK_ERR_INVAL,
          "apitoken.name");
   ca.name = "ca";
@@ -289,8 +286,8 @@ static void read_arguments(void **state) {
     ck_store_request *reqs = NULL;
     EXPECT(ck_store_install_list(f.s, NULL, NULL, &pg, f.a, &ins, &n, E),
            CK_ERR_INVAL, "not both");
-    EXPECT(ck_store_request_list(f.s, 9, &pg, f.a, &reqs, &n, E),
-           CK_ERR_INVAL, "state 9");
+    EXPECT(ck_store_request_list(f.s, 9, &pg, f.a, &reqs, &n, E), CK_ERR_INVAL,
+           "state 9");
   }
   {
     ck_store_profile pr;

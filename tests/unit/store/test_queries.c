@@ -266,9 +266,9 @@ static void installs_and_shared_keys(void **state) {
   expect_rows(&f, &q, 10, want, 2);
 
   /* where is a installed; what is on host-1 */
-  assert_int_equal(ck_store_install_list(f.s, a.fingerprint, NULL, &pg, f.a,
-                                         &ins, &n, &e),
-                   CK_OK);
+  assert_int_equal(
+      ck_store_install_list(f.s, a.fingerprint, NULL, &pg, f.a, &ins, &n, &e),
+      CK_OK);
   assert_int_equal(n, 2);
   assert_string_equal(ins[0].agent_id, "host-1");
   assert_string_equal(ins[0].path, "/etc/nginx/tls/a.pem");
@@ -338,8 +338,8 @@ static void expire_sweep(void **state) {
   assert_int_equal(ck_store_write_result(w, 1), 1);
   for (i = 0; i < 6; i++) {
     fx_cert(&f, &c, i);
-    assert_int_equal(
-        ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got, &e), CK_OK);
+    assert_int_equal(ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got, &e),
+                     CK_OK);
     assert_int_equal(got.status, i < 3 ? CK_CERT_EXPIRED : CK_CERT_ACTIVE);
     assert_int_equal(!!(got.weak_flags & CK_WEAK_EXPIRED), i < 3);
     assert_int_equal(got.updated_at, FX_NOW);

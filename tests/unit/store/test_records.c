@@ -35,7 +35,7 @@ static void cert_roundtrip(void **state) {
   /* lookup accepts upper-case hex */
   for (i = 0; i < 64; i++)
     upper[i] = (char)(c.fingerprint[i] >= 'a' ? c.fingerprint[i] - 32
-                                               : c.fingerprint[i]);
+                                              : c.fingerprint[i]);
   upper[64] = '\0';
   assert_int_equal(ck_store_cert_get(f.s, upper, 1, f.a, &got, &e), CK_OK);
   assert_int_equal(got.id, ck_store_write_result(w, 0));
@@ -73,8 +73,7 @@ static void cert_roundtrip(void **state) {
   ck_store_write_reset(w);
   {
     ck_store_cert_patch p = {"ops-team", "", CK_CERT_SUPERSEDED, -1};
-    assert_int_equal(ck_store_write_cert_set(w, c.fingerprint, &p, &e),
-                     CK_OK);
+    assert_int_equal(ck_store_write_cert_set(w, c.fingerprint, &p, &e), CK_OK);
   }
   fx_commit(&f, w, CK_OK);
   assert_int_equal(ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got, &e),
@@ -147,8 +146,7 @@ static void reconciliation(void **state) {
   fx_put_cert(&f, &c);
   {
     ck_store_cert_patch p = {NULL, NULL, -1, 1};
-    assert_int_equal(ck_store_write_cert_set(w, c.fingerprint, &p, &e),
-                     CK_OK);
+    assert_int_equal(ck_store_write_cert_set(w, c.fingerprint, &p, &e), CK_OK);
   }
   fx_commit(&f, w, CK_OK);
   assert_int_equal(ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got, &e),
@@ -186,8 +184,7 @@ static void agents_owners(void **state) {
   assert_int_equal(ck_store_write_owner_put(w, &o, &e), CK_OK);
   fx_commit(&f, w, CK_OK);
 
-  assert_int_equal(ck_store_agent_get(f.s, "agent-0001", f.a, &got, &e),
-                   CK_OK);
+  assert_int_equal(ck_store_agent_get(f.s, "agent-0001", f.a, &got, &e), CK_OK);
   assert_string_equal(got.id, a.id);
   assert_string_equal(got.name, a.name);
   assert_string_equal(got.group, a.group);
@@ -197,19 +194,16 @@ static void agents_owners(void **state) {
   assert_int_equal(got.last_seen, FX_NOW + 5);
   assert_string_equal(got.platform, a.platform);
   assert_string_equal(got.version, a.version);
-  assert_int_equal(ck_store_agent_by_identity(f.s, idfp, f.a, &got, &e),
-                   CK_OK);
+  assert_int_equal(ck_store_agent_by_identity(f.s, idfp, f.a, &got, &e), CK_OK);
   assert_string_equal(got.id, "agent-0001");
 
   /* seen: last_seen and version move, platform kept */
   ck_store_write_reset(w);
-  assert_int_equal(
-      ck_store_write_agent_seen(w, "agent-0001", FX_NOW + 60, NULL, "0.2.0",
-                                &e),
-      CK_OK);
-  fx_commit(&f, w, CK_OK);
-  assert_int_equal(ck_store_agent_get(f.s, "agent-0001", f.a, &got, &e),
+  assert_int_equal(ck_store_write_agent_seen(w, "agent-0001", FX_NOW + 60, NULL,
+                                             "0.2.0", &e),
                    CK_OK);
+  fx_commit(&f, w, CK_OK);
+  assert_int_equal(ck_store_agent_get(f.s, "agent-0001", f.a, &got, &e), CK_OK);
   assert_int_equal(got.last_seen, FX_NOW + 60);
   assert_string_equal(got.version, "0.2.0");
   assert_string_equal(got.platform, "linux-x86_64");
@@ -219,8 +213,7 @@ static void agents_owners(void **state) {
   a.status = CK_AGENT_DISABLED;
   assert_int_equal(ck_store_write_agent_put(w, &a, &e), CK_OK);
   fx_commit(&f, w, CK_OK);
-  assert_int_equal(ck_store_agent_get(f.s, "agent-0001", f.a, &got, &e),
-                   CK_OK);
+  assert_int_equal(ck_store_agent_get(f.s, "agent-0001", f.a, &got, &e), CK_OK);
   assert_int_equal(got.enrolled_at, FX_NOW);
   assert_int_equal(got.status, CK_AGENT_DISABLED);
   /* unknown agent */
@@ -246,8 +239,7 @@ static void agents_owners(void **state) {
     ck_store_page pg = {0};
     ck_store_owner *items = NULL;
     size_t n = 0;
-    assert_int_equal(ck_store_owner_list(f.s, &pg, f.a, &items, &n, &e),
-                     CK_OK);
+    assert_int_equal(ck_store_owner_list(f.s, &pg, f.a, &items, &n, &e), CK_OK);
     assert_int_equal(n, 1);
     assert_null(pg.next_cursor);
   }
@@ -310,17 +302,17 @@ static void profiles_versioned(void **state) {
                    CK_ERR_NOT_FOUND);
   /* history, two per page */
   pg.limit = 2;
-  assert_int_equal(ck_store_profile_history(f.s, "tls-server", &pg, f.a,
-                                            &items, &n, &e),
-                   CK_OK);
+  assert_int_equal(
+      ck_store_profile_history(f.s, "tls-server", &pg, f.a, &items, &n, &e),
+      CK_OK);
   assert_int_equal(n, 2);
   assert_int_equal(items[0].version, 1);
   assert_int_equal(items[1].version, 2);
   assert_non_null(pg.next_cursor);
   pg.cursor = pg.next_cursor;
-  assert_int_equal(ck_store_profile_history(f.s, "tls-server", &pg, f.a,
-                                            &items, &n, &e),
-                   CK_OK);
+  assert_int_equal(
+      ck_store_profile_history(f.s, "tls-server", &pg, f.a, &items, &n, &e),
+      CK_OK);
   assert_int_equal(n, 1);
   assert_int_equal(items[0].version, 3);
   assert_null(pg.next_cursor);
@@ -332,8 +324,7 @@ static void profiles_versioned(void **state) {
   assert_int_equal(ck_store_write_profile_put(w, &p, 0, &e), CK_OK);
   fx_commit(&f, w, CK_OK);
   memset(&pg, 0, sizeof pg);
-  assert_int_equal(ck_store_profile_list(f.s, &pg, f.a, &items, &n, &e),
-                   CK_OK);
+  assert_int_equal(ck_store_profile_list(f.s, &pg, f.a, &items, &n, &e), CK_OK);
   assert_int_equal(n, 2);
   assert_string_equal(items[0].name, "tls-client");
   assert_string_equal(items[1].name, "tls-server");
@@ -344,8 +335,7 @@ static void profiles_versioned(void **state) {
   p.body = NULL;
   assert_int_equal(ck_store_write_profile_put(w, &p, 1, &e), CK_OK);
   fx_commit(&f, w, CK_OK);
-  assert_int_equal(ck_store_profile_list(f.s, &pg, f.a, &items, &n, &e),
-                   CK_OK);
+  assert_int_equal(ck_store_profile_list(f.s, &pg, f.a, &items, &n, &e), CK_OK);
   assert_int_equal(n, 1);
   assert_string_equal(items[0].name, "tls-server");
   assert_int_equal(ck_store_profile_get(f.s, "tls-client", 0, f.a, &got, &e),
@@ -393,9 +383,9 @@ static void requests_revocations(void **state) {
   assert_int_equal(got.state, CK_REQ_PENDING);
   assert_string_equal(got.reason, r.reason);
   assert_string_equal(got.cert_fp, "");
-  assert_int_equal(ck_store_request_list(f.s, CK_REQ_PENDING, &pg, f.a,
-                                         &items, &n, &e),
-                   CK_OK);
+  assert_int_equal(
+      ck_store_request_list(f.s, CK_REQ_PENDING, &pg, f.a, &items, &n, &e),
+      CK_OK);
   assert_int_equal(n, 1);
 
   /* issue it */
@@ -403,17 +393,16 @@ static void requests_revocations(void **state) {
   ck_store_write_reset(w);
   assert_int_equal(ck_store_write_cert_put(w, &c, &e), CK_OK);
   assert_int_equal(
-      ck_store_write_request_set(w, rid, CK_REQ_ISSUED, "", c.fingerprint,
-                                 &e),
+      ck_store_write_request_set(w, rid, CK_REQ_ISSUED, "", c.fingerprint, &e),
       CK_OK);
   fx_commit(&f, w, CK_OK);
   assert_int_equal(ck_store_write_result(w, 1), rid);
   assert_int_equal(ck_store_request_get(f.s, rid, f.a, &got, &e), CK_OK);
   assert_int_equal(got.state, CK_REQ_ISSUED);
   assert_string_equal(got.cert_fp, c.fingerprint);
-  assert_int_equal(ck_store_request_list(f.s, CK_REQ_PENDING, &pg, f.a,
-                                         &items, &n, &e),
-                   CK_OK);
+  assert_int_equal(
+      ck_store_request_list(f.s, CK_REQ_PENDING, &pg, f.a, &items, &n, &e),
+      CK_OK);
   assert_int_equal(n, 0);
   /* not pending any more */
   ck_store_write_reset(w);
@@ -445,8 +434,8 @@ static void requests_revocations(void **state) {
   assert_string_equal(rg.actor, "token:admin");
   {
     ck_store_cert got_c;
-    assert_int_equal(
-        ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got_c, &e), CK_OK);
+    assert_int_equal(ck_store_cert_get(f.s, c.fingerprint, 0, f.a, &got_c, &e),
+                     CK_OK);
     assert_int_equal(got_c.status, CK_CERT_REVOKED);
   }
   memset(&pg, 0, sizeof pg);

@@ -49,9 +49,8 @@ static void wal_mode(void **state) {
   (void)state;
   fx_setup(&f);
   assert_int_equal(sqlite3_open(f.path, &db), SQLITE_OK);
-  assert_int_equal(
-      sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
-      SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+                   SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
   sqlite3_finalize(st);

@@ -111,8 +111,7 @@ static void rules(void **state) {
                               "2030-03-16T17:46:40Z; self-signed leaf");
   assert_int_equal(ck_store_weak_eval(&ci, FX_NOW, reason, 20), 15);
   assert_true(strlen(reason) < 20);
-  assert_int_equal(ck_store_weak_eval(NULL, FX_NOW, reason, sizeof reason),
-                   0);
+  assert_int_equal(ck_store_weak_eval(NULL, FX_NOW, reason, sizeof reason), 0);
 }
 
 /* Parses a certificate file from tests/data into a record at time now. */
@@ -122,8 +121,7 @@ static ck_cert *load(const char *rel, fx *f, int64_t now, ck_store_cert *c) {
   ck_cert *cert = NULL;
   ck_errctx e = CK_ERRCTX_INIT;
 
-  assert_int_equal(ck_cert_parse((const uint8_t *)data, len, &cert, &e),
-                   CK_OK);
+  assert_int_equal(ck_cert_parse((const uint8_t *)data, len, &cert, &e), CK_OK);
   free(data);
   assert_int_equal(ck_store_cert_from(cert, now, f->a, c, &e), CK_OK);
   return cert;
@@ -224,9 +222,9 @@ static void openssl_weak_certificate(void **state) {
   len = fread(data, 1, (size_t)n, fp);
   fclose(fp);
   assert_int_equal(ck_cert_parse(data, len, &cert, &e), CK_OK);
-  assert_int_equal(ck_store_cert_from(cert, ck_cert_get_info(cert)->not_before,
-                                      f.a, &c, &e),
-                   CK_OK);
+  assert_int_equal(
+      ck_store_cert_from(cert, ck_cert_get_info(cert)->not_before, f.a, &c, &e),
+      CK_OK);
   assert_int_equal(c.weak_flags,
                    CK_WEAK_RSA_SMALL | CK_WEAK_SHA1 | CK_WEAK_SELF_SIGNED);
   assert_string_equal(c.weak_reason,

@@ -63,7 +63,8 @@ static const ck_wire_finding s_findings[] = {
      .services = {s_services, 1},
      .endpoints = {s_endpoints, 2},
      .risks = {s_risks, 2},
-     .managed_id = "mc-42"},
+     .managed_id = "mc-42",
+     .der = {s_der, sizeof s_der}},
     {.path = "/srv/app/keystore.p12", .risks = {s_risks, 1}},
 };
 
@@ -312,6 +313,7 @@ static inline void eq_finding(const ck_wire_finding *a,
   eq_strv(a->endpoints, b->endpoints, "endpoints");
   eq_strv(a->risks, b->risks, "risks");
   EQ_STR(a->managed_id, b->managed_id, "managed_id");
+  eq_bytes(a->der, b->der, "der");
 }
 
 static inline void expect_same(const ck_wire_msg *a, const ck_wire_msg *b) {

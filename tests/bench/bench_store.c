@@ -13,7 +13,7 @@
  * 3. Reports RSS and the database size.
  *
  *   bench_store [-n N] [-t THREADS] [-w WINDOW] [-r RUNS] [-c KIB] [-d DIR]
- *               [-f] [-k]
+ *               [-f] [-k] [-q] [-A]
  *     -n  certificates to insert (default 1000000)
  *     -t  submitter threads (default 2)
  *     -w  writes in flight per thread (default 1024)
@@ -22,6 +22,11 @@
  *     -d  directory for the database (default: a new /tmp/ckbench.XXXXXX)
  *     -f  synchronous=FULL (fsync per group commit) instead of NORMAL
  *     -k  keep the database afterwards
+ *     -A  append: insert N more into the database a previous -k run left
+ *         in -d DIR (the sustained rate at that size, not the fill average)
+ *     -q  queries only, on the database a previous -k run left in -d DIR
+ *         (a fresh process: its RSS is the store's footprint on that
+ *         database)
  * Data are synthetic (random fingerprints, keys and DER bytes of realistic
  * sizes): the store never parses DER, and generating a million real
  * certificates would measure signing, not storage. See docs/performance.md. */
@@ -66,7 +71,7 @@ typedef struct bench {
 typedef struct submitter {
   bench *b;
   int index;
-  long tid;  /* Linux thread id, to tell its CPU time apart */
+  long tid;   /* Linux thread id, to tell its CPU time apart */
   double cpu; /* its CPU seconds, taken when it finished */
   uv_sem_t window;
   uint64_t rng;
@@ -229,8 +234,7 @@ static ck_store_write *make_write(submitter *sb, long i, ck_arena *a) {
   snprintf(serial, sizeof serial, "%016" PRIx64 "%016" PRIx64,
            next_rand(&sb->rng), next_rand(&sb->rng));
   snprintf(owner, sizeof owner, "team-%03d", (int)(r >> 8) % OWNERS);
-  snprintf(subject, sizeof subject, "CN=host%ld.svc.example.com,O=Example",
-           i);
+  snprintf(subject, sizeof subject, "CN=host%ld.svc.example.com,O=Example", i);
   snprintf(sans, sizeof sans,
            "DNS:host%ld.svc.example.com\nDNS:alias%ld.example.com", i, i);
   c.serial_hex = serial;
@@ -288,8 +292,7 @@ static ck_store_write *make_write(submitter *sb, long i, ck_arena *a) {
   ev.object_type = "cert";
   ev.object_id = c.fingerprint;
   snprintf(details, sizeof details,
-           "{\"serial\":\"%s\",\"profile\":\"%s\",\"not_after\":%" PRId64
-           "}",
+           "{\"serial\":\"%s\",\"profile\":\"%s\",\"not_after\":%" PRId64 "}",
            serial, c.profile ? c.profile : "", c.not_after);
   ev.details = details;
   if (ck_store_write_audit(w, &ev, NULL) != CK_OK)
@@ -338,7 +341,9 @@ static void submitter_main(void *arg) {
 
 const char *sqlite3_libversion(void); /* avoid <sqlite3.h> in a bench of
                                          the store interface */
-static const char *sqlite_version(void) { return sqlite3_libversion(); }
+static const char *sqlite_version(void) {
+  return sqlite3_libversion();
+}
 
 static int cmp_double(const void *x, const void *y) {
   double a = *(const double *)x, b = *(const double *)y;
@@ -414,8 +419,8 @@ static ck_err q_weak(bench *b, int run, ck_arena *a, size_t *rows) {
 
 static ck_err q_fingerprint(bench *b, int run, ck_arena *a, size_t *rows) {
   ck_store_cert c;
-  ck_err rc = ck_store_cert_get(b->s, b->sample_fp[(run * 97) % SAMPLES], 1,
-                                a, &c, NULL);
+  ck_err rc = ck_store_cert_get(b->s, b->sample_fp[(run * 97) % SAMPLES], 1, a,
+                                &c, NULL);
   *rows = rc == CK_OK;
   return rc;
 }
@@ -473,16 +478,113 @@ static void time_query(bench *b, const char *name, query_fn fn) {
     }
   }
   qsort(ms, (size_t)b->runs, sizeof *ms, cmp_double);
-  printf("  %-34s %8.3f ms median  %8.3f ms max  (%zu rows, first run "
-         "incl.)\n",
-         name, ms[b->runs / 2], ms[b->runs - 1], rows);
+  printf("  %-36s %8.3f ms median %8.3f ms worst  (%zu rows)\n", name,
+         ms[b->runs / 2], ms[b->runs - 1], rows);
   free(ms);
   ck_arena_free(a);
 }
 
+/* Fills the store through the group-commit path and reports. */
+static int insert_phase(bench *b, ck_store_opts *o, submitter *subs,
+                        uv_thread_t *th, const char *path, int append) {
+  ck_errctx e = CK_ERRCTX_INIT;
+  ck_store_stats st;
+  struct stat sb;
+  double t0, t1;
+  int i;
+
+  if (ck_store_open(o, &b->s, &e) != CK_OK) {
+    fprintf(stderr, "open: %s\n", e.msg);
+    return -1;
+  }
+  printf("certkeeper store benchmark: %s%ld certificates, %d submitter "
+         "threads x %d in flight, synchronous=%s, writer cache %u KiB, "
+         "SQLite %s at %s\n",
+         append ? "appending " : "", b->n, b->threads, b->window,
+         o->sync_full ? "FULL" : "NORMAL",
+         o->writer_cache_kib ? o->writer_cache_kib : 16384, sqlite_version(),
+         path);
+  t0 = now_ms();
+  for (i = 0; i < b->threads; i++) {
+    subs[i].b = b;
+    subs[i].index = i;
+    /* appending needs fresh fingerprints: seed from the clock */
+    subs[i].rng = 1000 + (uint64_t)i +
+                  (append ? (uint64_t)ck_clock_now_ms() << 8 : 0);
+    uv_sem_init(&subs[i].window, (unsigned)b->window);
+    uv_thread_create(&th[i], submitter_main, &subs[i]);
+  }
+  for (i = 0; i < b->threads; i++)
+    uv_thread_join(&th[i]);
+  /* the last callbacks: wait for every window to refill */
+  for (i = 0; i < b->threads; i++) {
+    int k;
+    for (k = 0; k < b->window; k++)
+      uv_sem_wait(&subs[i].window);
+  }
+  t1 = now_ms();
+  ck_store_get_stats(b->s, &st);
+  printf("insert: %ld writes (request+certificate+audit, or discovered "
+         "certificate+install+audit) in %.1f s = %.0f writes/s; %ld "
+         "failed\n",
+         (long)atomic_load(&b->done), (t1 - t0) / 1000,
+         (double)atomic_load(&b->done) * 1000 / (t1 - t0),
+         (long)atomic_load(&b->failed));
+  printf("  group commit: %" PRIu64 " transactions, %.0f writes each on "
+         "average, largest %" PRIu64 "\n",
+         st.batches, st.batches ? (double)st.writes / (double)st.batches : 0,
+         st.max_batch);
+  store_threads_cpu(subs, b->threads, self_tid(), (long)atomic_load(&b->done));
+  printf("  RSS after insert: %ld KiB (peak %ld KiB)\n", rss_kib("VmRSS"),
+         rss_kib("VmHWM"));
+  t0 = now_ms();
+  ck_store_close(b->s); /* checkpoints the WAL into the database */
+  printf("  close (WAL checkpoint): %.1f s\n", (now_ms() - t0) / 1000);
+  if (stat(path, &sb) == 0 && append)
+    printf("  database: %.1f MiB\n", (double)sb.st_size / (1 << 20));
+  else if (stat(path, &sb) == 0)
+    printf("  database: %.1f MiB (%.0f bytes per certificate)\n",
+           (double)sb.st_size / (1 << 20), (double)sb.st_size / (double)b->n);
+  return 0;
+}
+
+/* -q: the lookup keys come from the database (every n/SAMPLES-th row). */
+static void sample_keys(bench *b, ck_store_opts *o) {
+  ck_arena *a = ck_arena_new(1 << 16);
+  ck_errctx e = CK_ERRCTX_INIT;
+  long k;
+
+  if (ck_store_open(o, &b->s, &e) != CK_OK) {
+    fprintf(stderr, "open: %s\n", e.msg);
+    exit(1);
+  }
+  for (k = 0; k < SAMPLES; k++) {
+    ck_cert_filter f = {0};
+    ck_store_page pg = {1, NULL, NULL};
+    ck_store_cert *items = NULL;
+    size_t n = 0;
+    char cursor[32];
+
+    snprintf(cursor, sizeof cursor, "%ld", k * (b->n / SAMPLES));
+    pg.cursor = cursor;
+    ck_arena_reset(a);
+    if (ck_store_cert_list(b->s, &f, &pg, a, &items, &n, &e) != CK_OK ||
+        n != 1) {
+      fprintf(stderr, "sampling: %s (is -n right?)\n", e.msg);
+      exit(1);
+    }
+    memcpy(b->sample_fp[k], items[0].fingerprint, CK_SHA256_HEX_LEN);
+    ck_strlcpy(b->sample_serial[k], items[0].serial_hex,
+               sizeof b->sample_serial[k]);
+  }
+  ck_arena_free(a);
+  ck_store_close(b->s);
+  b->s = NULL;
+}
+
 static void usage(void) {
   fprintf(stderr, "usage: bench_store [-n N] [-t THREADS] [-w WINDOW] "
-                  "[-r RUNS] [-c KIB] [-d DIR] [-f] [-k]\n");
+                  "[-r RUNS] [-c KIB] [-d DIR] [-f] [-k] [-q] [-A]\n");
   exit(2);
 }
 
@@ -490,21 +592,19 @@ int main(int argc, char **argv) {
   static bench b;
   ck_store_opts o = {0};
   ck_errctx e = CK_ERRCTX_INIT;
-  ck_store_stats st;
   submitter *subs;
   uv_thread_t *th;
   char dirbuf[] = "/tmp/ckbench.XXXXXX", path[600], cmd[700];
   const char *dir = NULL;
-  int keep = 0, opt, i;
-  double t0, t1;
+  int keep = 0, query_only = 0, append = 0, opt, i;
+  double t0;
   uint64_t seed = 42;
-  struct stat sb;
 
   b.n = 1000000;
   b.threads = 2;
   b.window = 1024;
   b.runs = 21;
-  while ((opt = getopt(argc, argv, "n:t:w:r:c:d:fk")) != -1) {
+  while ((opt = getopt(argc, argv, "n:t:w:r:c:d:fkqA")) != -1) {
     switch (opt) {
     case 'n':
       b.n = strtol(optarg, NULL, 10);
@@ -530,12 +630,21 @@ int main(int argc, char **argv) {
     case 'k':
       keep = 1;
       break;
+    case 'q':
+      query_only = 1;
+      keep = 1;
+      break;
+    case 'A':
+      append = 1;
+      keep = 1;
+      break;
     default:
       usage();
     }
   }
-  if (b.n < 1 || b.threads < 1 || b.threads > 64 || b.window < 1 ||
-      b.runs < 1)
+  if (b.n < 1 || b.threads < 1 || b.threads > 64 || b.window < 1 || b.runs < 1)
+    usage();
+  if ((query_only || append) && dir == NULL)
     usage();
   if (dir == NULL) {
     dir = mkdtemp(dirbuf);
@@ -544,8 +653,11 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  if (!query_only)
+    mkdir(dir, 0700); /* may exist */
   snprintf(path, sizeof path, "%s/bench.db", dir);
-  remove(path);
+  if (!query_only && !append)
+    remove(path);
   b.now = ck_clock_now();
   for (i = 0; i < (int)sizeof b.pool; i += 8) {
     uint64_t v = next_rand(&seed);
@@ -554,64 +666,22 @@ int main(int argc, char **argv) {
   rand_hex32(&seed, b.shared_spki);
 
   o.path = path;
-  if (ck_store_open(&o, &b.s, &e) != CK_OK) {
-    fprintf(stderr, "open: %s\n", e.msg);
-    return 1;
-  }
-  printf("certkeeper store benchmark: %ld certificates, %d submitter "
-         "threads x %d in flight, synchronous=%s, writer cache %u KiB, "
-         "SQLite %s at %s\n",
-         b.n, b.threads, b.window, o.sync_full ? "FULL" : "NORMAL",
-         o.writer_cache_kib ? o.writer_cache_kib : 16384, sqlite_version(),
-         path);
   subs = calloc((size_t)b.threads, sizeof *subs);
   th = calloc((size_t)b.threads, sizeof *th);
   if (subs == NULL || th == NULL)
     return 1;
-  t0 = now_ms();
-  for (i = 0; i < b.threads; i++) {
-    subs[i].b = &b;
-    subs[i].index = i;
-    subs[i].rng = 1000 + (uint64_t)i;
-    uv_sem_init(&subs[i].window, (unsigned)b.window);
-    uv_thread_create(&th[i], submitter_main, &subs[i]);
-  }
-  for (i = 0; i < b.threads; i++)
-    uv_thread_join(&th[i]);
-  /* the last callbacks: wait for every window to refill */
-  for (i = 0; i < b.threads; i++) {
-    int k;
-    for (k = 0; k < b.window; k++)
-      uv_sem_wait(&subs[i].window);
-  }
-  t1 = now_ms();
-  ck_store_get_stats(b.s, &st);
-  printf("insert: %ld writes (request+certificate+audit, or discovered "
-         "certificate+install+audit) in %.1f s = %.0f writes/s; %ld "
-         "failed\n",
-         (long)atomic_load(&b.done), (t1 - t0) / 1000,
-         (double)atomic_load(&b.done) * 1000 / (t1 - t0),
-         (long)atomic_load(&b.failed));
-  printf("  group commit: %" PRIu64 " transactions, %.0f writes each on "
-         "average, largest %" PRIu64 "\n",
-         st.batches, st.batches ? (double)st.writes / (double)st.batches : 0,
-         st.max_batch);
-  store_threads_cpu(subs, b.threads, self_tid(), (long)atomic_load(&b.done));
-  printf("  RSS after insert: %ld KiB (peak %ld KiB)\n", rss_kib("VmRSS"),
-         rss_kib("VmHWM"));
-  t0 = now_ms();
-  ck_store_close(b.s); /* checkpoints the WAL into the database */
-  printf("  close (WAL checkpoint): %.1f s\n", (now_ms() - t0) / 1000);
-  if (stat(path, &sb) == 0)
-    printf("  database: %.1f MiB (%.0f bytes per certificate)\n",
-           (double)sb.st_size / (1 << 20), (double)sb.st_size / (double)b.n);
-
+  if (!query_only && insert_phase(&b, &o, subs, th, path, append) != 0)
+    return 1;
   /* queries on a freshly opened store */
+  if (query_only)
+    sample_keys(&b, &o);
   if (ck_store_open(&o, &b.s, &e) != CK_OK) {
     fprintf(stderr, "reopen: %s\n", e.msg);
     return 1;
   }
-  printf("queries (page of up to 100 rows, %d runs each):\n", b.runs);
+  printf("queries (a page of up to 100 rows; median and worst of %d runs, "
+         "the first one cold):\n",
+         b.runs);
   time_query(&b, "expiring within 30 days", q_expiring);
   time_query(&b, "expiring within 30 days, 20 pages", q_expiring_p20);
   time_query(&b, "by owner", q_owner);
