@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's full test run (what README.md's test command and .ci/run do):
 #   1. OpenSSL build, warnings as errors, every ctest test;
-#   2. mbedTLS build, the same tests (crypto suites run unchanged);
+#   2. mbedTLS build, the same tests (crypto suites run unchanged), and a
+#      trimmed mbedTLS device build (every CK_DISABLE_* on);
 #   3. OpenSSL build under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   0. cppcheck over the sources;
 #   4. libFuzzer targets (clang, ASan/UBSan), each for CK_FUZZ_SECONDS.
@@ -105,6 +106,10 @@ run_cppcheck
 run_suite openssl -DCK_CRYPTO=openssl
 if [ $quick -eq 0 ]; then
   run_suite mbedtls -DCK_CRYPTO=mbedtls
+  # the smallest device agent: mbedTLS with every CK_DISABLE_* trim
+  run_suite trimmed -DCK_CRYPTO=mbedtls -DCK_DISABLE_COORDINATOR=ON \
+    -DCK_DISABLE_HTTP_SERVER=ON -DCK_DISABLE_TLS_SERVER=ON -DCK_DISABLE_PKCS12=ON \
+    -DCK_DISABLE_SYSLOG=ON
   run_suite asan -DCK_CRYPTO=openssl -DCK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
   run_fuzzers
 fi

@@ -36,7 +36,9 @@ static ck_log_hook hook;
 static void *hook_arg;
 static uv_once_t once = UV_ONCE_INIT;
 static uv_mutex_t lock;
+#ifndef CK_DISABLE_SYSLOG
 static int syslog_open;
+#endif
 
 static const char *level_names[] = {"debug", "info", "notice", "warn", "error", "crit"};
 static const char *stream_names[] = {"ops", "security"};

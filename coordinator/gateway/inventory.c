@@ -8,7 +8,9 @@
  * fields are not trusted), build the row with ck_store_cert_from (source
  * discovered) and put it in the same write before its installations; the
  * store reconciles by fingerprint (one we issued stays managed, an unknown
- * one is unmanaged, weaknesses flagged, shared keys from the installs). A
+ * one is unmanaged, weaknesses flagged, shared keys from the installs);
+ * when the finding's fingerprint is one the store already holds, the der
+ * is not parsed again. A
  * DER that does not parse, or whose SHA-256 is not the finding's
  * fingerprint, fails that finding only (counted in the ack). Findings
  * without `der` of certificates the store does not hold are counted and
@@ -161,23 +163,27 @@ static ck_err put_finding(gw_work *w, ck_store_write *sw, size_t idx,
     return CK_OK;
   }
   memset(&in, 0, sizeof in);
-  if (f->der.data != NULL) {
-    if ((rc = put_der(w, sw, idx, f, c, in.cert_fp, &recorded, err)) != CK_OK)
-      return rc;
-    if (!recorded)
-      return CK_OK;
-  } else {
+  rc = CK_ERR_NOT_FOUND;
+  if (f->fingerprint.data != NULL && f->fingerprint.len == CK_SHA256_LEN) {
+    /* a certificate the store holds: its row is authoritative, the der
+     * (if any) need not be parsed again at every full inventory */
     ck_hex_encode(f->fingerprint.data, CK_SHA256_LEN, in.cert_fp);
     if ((a = ck_arena_new(2048)) == NULL)
       return ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
     rc = ck_store_cert_get(store, in.cert_fp, 0, a, &cert, &rerr);
     ck_arena_free(a);
-    if (rc == CK_ERR_NOT_FOUND) {
+    if (rc != CK_OK && rc != CK_ERR_NOT_FOUND)
+      return ck_failf(err, rc, "%s", ck_errctx_msg(&rerr));
+  }
+  if (rc == CK_ERR_NOT_FOUND) {
+    if (f->der.data == NULL) {
       c->unknown++;
       return CK_OK;
     }
-    if (rc != CK_OK)
-      return ck_failf(err, rc, "%s", ck_errctx_msg(&rerr));
+    if ((rc = put_der(w, sw, idx, f, c, in.cert_fp, &recorded, err)) != CK_OK)
+      return rc;
+    if (!recorded)
+      return CK_OK;
   }
   in.agent_id = w->s->agent.id;
   in.service = services(f, svc, sizeof svc);
