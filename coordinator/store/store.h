@@ -275,7 +275,8 @@ typedef struct ck_store_ca {
   const char *name;        /* unique, used in URLs (/crl/<name>.crl) */
   const uint8_t *cert_der; /* the CA certificate */
   size_t cert_der_len;
-  const char *key_path; /* private key file (or a PKCS#11 URI later) */
+  const char *key_path; /* private key file (or a PKCS#11 URI later); "" when
+                           the key is not held here (an imported CA's parents) */
   int64_t parent_id;    /* issuing CA in this store, 0 = root/external */
   int is_default;       /* the CA profiles without ca_id use */
   int64_t next_crl_number;

@@ -586,7 +586,7 @@ ck_err ck_store_write_ca_put(ck_store_write *w, const ck_store_ca *ca,
     return ck_failf(err, CK_ERR_INVAL, "store: CA is NULL");
   d = &op->u.ca;
   TRY(str(w, "ca.name", ca->name, NAME, 1, &d->name, err));
-  TRY(str(w, "ca.key_path", ca->key_path, TEXT, 1, &d->key_path, err));
+  TRY(str(w, "ca.key_path", ca->key_path, TEXT, 0, &d->key_path, err));
   TRY(blob(w, "ca.cert_der", ca->cert_der, ca->cert_der_len, CK_STORE_BLOB_MAX,
            1, &d->cert_der, &d->cert_der_len, err));
   TRY(range("ca.parent_id", ca->parent_id, 0, INT64_MAX, err));

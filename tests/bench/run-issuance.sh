@@ -24,7 +24,8 @@
 # run, 60), REST_CONNS (32), GW_CONNS (4), GW_PIPE (32, the gateway's
 # default per-session limit), POOL (CSRs, 2000), SYNC (normal|full: the
 # store's [store] sync), THREADS (the coordinator's UV_THREADPOOL_SIZE;
-# unset: its default), SKIP_SPEED=1.
+# unset: its default), SKIP_SPEED=1, KEEP=1 (keep the temporary directory:
+# coordinator log, database).
 # Figures and their discussion: docs/performance.md ("Issuance").
 set -u
 B=$(cd "${1:?usage: run-issuance.sh BUILD_DIR}" && pwd)
@@ -46,7 +47,7 @@ T=$(mktemp -d /tmp/ckbench-issue.XXXXXX)
 PID=""
 cleanup() {
   [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-  rm -rf "$T"
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT INT TERM
 die() { echo "run-issuance: $*" >&2; [ -f "$T/coord.log" ] && tail -n 20 "$T/coord.log" >&2; exit 1; }
@@ -72,9 +73,9 @@ fi
 echo "== coordinator"
 "$COORD" init --data-dir "$T/data" --admin-token-out "$T/admin.token" >"$T/init.log" 2>&1 ||
   { cat "$T/init.log"; die "init failed"; }
-if [ "$SYNC" = full ]; then
-  conf=$(ls "$T"/data/*.conf | head -n 1)
-  printf '\n[store]\nsync = full\n' >>"$conf"
+if [ "$SYNC" != normal ]; then
+  sed -i "s/^sync = normal\$/sync = $SYNC/" "$T/data/coordinator.conf"
+  grep -q "^sync = $SYNC\$" "$T/data/coordinator.conf" || die "cannot set [store] sync = $SYNC"
 fi
 HTTP=$(free_port); HTTPS=$(free_port); GW=$(free_port)
 [ -n "${THREADS:-}" ] && export UV_THREADPOOL_SIZE="$THREADS"
@@ -100,8 +101,16 @@ run() { # name args...
   grep -v '^RESULT' "$T/$name.out"
   [ $rc = 0 ] || { cat "$T/$name.err" >&2; echo "run-issuance: $name run had errors (exit $rc)" >&2; }
   secs=$(sed -n 's/^RESULT .* secs=\([0-9.]*\).*/\1/p' "$T/$name.out")
-  awk -v c0="$c0" -v c1="$c1" -v s="$secs" -v w0="$t0" -v w1="$t1" 'BEGIN {
-    printf "coordinator CPU %.2f s over %.2f s of load (%.2f cores)\n", c1 - c0, s, (s > 0 ? (c1 - c0) / s : 0) }'
+  ok=$(sed -n 's/^RESULT .* ok=\([0-9]*\).*/\1/p' "$T/$name.out")
+  ccpu=$(sed -n 's/^RESULT .* client_cpu_s=\([0-9.]*\).*/\1/p' "$T/$name.out")
+  # CPU per certificate is the stable figure on a shared machine; the
+  # projection assumes every core of this machine goes to the two processes.
+  awk -v c0="$c0" -v c1="$c1" -v s="$secs" -v n="$ok" -v cc="$ccpu" -v cores="$(nproc)" 'BEGIN {
+    printf "coordinator CPU %.2f s over %.2f s of load (%.2f cores)\n", c1 - c0, s, (s > 0 ? (c1 - c0) / s : 0)
+    if (n > 0) {
+      us = (c1 - c0) * 1e6 / n; cu = cc * 1e6 / n
+      printf "CPU per certificate: coordinator %.0f us + load generator %.0f us; all %d cores busy would give ~%.0f/s\n", us, cu, cores, cores * 1e6 / (us + cu)
+    } }'
   if openssl verify -CAfile "$T/root.pem" -untrusted "$T/chain.pem" "$T/$name.pem" >/dev/null 2>&1; then
     echo "one issued certificate verifies against the root (openssl verify)"
   else

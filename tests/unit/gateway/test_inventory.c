@@ -8,7 +8,8 @@
  * up in the unmanaged and weak lists, with its installation; a DER that does
  * not parse and a fingerprint that is not the DER's are refused per finding
  * (counted in the ack) while the rest of the inventory is stored and the
- * session goes on; a certificate the coordinator issued (the agent's own
+ * session goes on; a der next to a fingerprint the store already holds is
+ * not parsed again; a certificate the coordinator issued (the agent's own
  * identity) reported with its DER stays managed and issued; one key in two
  * certificates on two agents gets the shared-key flag on both. */
 #include "tests/unit/gateway/gw_fixture.h"
@@ -219,6 +220,19 @@ static void test_unknown_weak(void **state) {
   free(detail);
   assert_int_equal(installs_of(ck_cert_get_info(weak)->sha256_hex, id.agent_id),
                    1);
+  /* once the store holds the fingerprint, the der is not parsed again */
+  f[1].fingerprint.data = wrong_fp; /* = the weak certificate's */
+  f[1].fingerprint.len = sizeof wrong_fp;
+  detail = send_inventory(&c, 3, f + 1, 1);
+  expect_in(detail, "stored 1 installations");
+  expect_in(detail, "0 certificates recorded from der");
+  expect_in(detail, "0 findings refused");
+  free(detail);
+  assert_int_equal(ck_store_cert_get(fx.rt.store,
+                                     ck_cert_get_info(weak)->sha256_hex, 0, a,
+                                     &row, NULL),
+                   CK_OK);
+  assert_int_equal(row.managed, 0);
 
   gwc_close(&c);
   gw_ident_clear(&id);
