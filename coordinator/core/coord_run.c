@@ -6,7 +6,7 @@
  * HTTPS (REST API), the agent gateway. /healthz answers 200 only once all
  * are listening. SIGTERM stops accepting, lets in-flight requests finish
  * (bounded by [coordinator] shutdown_grace), then closes the store, which
- * commits everything queued. SIGHUP reloads the profiles. */
+ * commits everything queued. SIGHUP reloads [log] and the profiles. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,7 @@
 
 typedef struct run_state {
   ck_coord_rt rt;
+  ck_coord_overrides ov;     /* command-line overrides, kept for SIGHUP */
   ck_http_server *http;
   ck_http_server *https;
   ck_listener *https_l;
@@ -120,13 +121,41 @@ static void begin_shutdown(run_state *st, const char *why) {
   uv_timer_start(&st->grace, on_grace, (uint64_t)st->rt.set.shutdown_grace * 1000 + 1, 0);
 }
 
+/* SIGHUP: re-reads coordinator.conf and applies what can change while
+ * running — the [log] section — and drops the parsed profiles so the next
+ * request reads the current versions. Listener addresses, the store and the
+ * gateway limits need a restart; a change to them is logged as such. A
+ * configuration that does not load is reported and the old one kept. */
+static void reload(run_state *st) {
+  ck_errctx err = CK_ERRCTX_INIT;
+  ck_coord_settings set;
+  ck_config *cfg = NULL;
+
+  if (ck_coord_load_settings(st->rt.set.data_dir, &st->ov, &cfg, &set, &err) != CK_OK ||
+      ck_log_config_apply(cfg, &err) != CK_OK) {
+    ck_log(CK_LOG_OPS, CK_LOG_ERR, "coordinator.reload.failed",
+           CK_E(err.code, ck_errctx_msg(&err)));
+    ck_config_free(cfg);
+    return;
+  }
+  if (strcmp(set.listen_http, st->rt.set.listen_http) != 0 ||
+      strcmp(set.listen_https, st->rt.set.listen_https) != 0 ||
+      strcmp(set.listen_gateway, st->rt.set.listen_gateway) != 0 ||
+      strcmp(set.public_http, st->rt.set.public_http) != 0 ||
+      set.store_sync_full != st->rt.set.store_sync_full || set.backdate != st->rt.set.backdate)
+    ck_log(CK_LOG_OPS, CK_LOG_WARN, "coordinator.reload.restart_needed",
+           CK_S("msg", "listen, urls, store and issuance settings change on restart"));
+  ck_config_free(cfg);
+  ck_profile_cache_clear(st->rt.profiles);
+  ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "coordinator.reload", CK_S("what", "log, profiles"));
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   run_state *st = h->data;
   ck_errctx err = CK_ERRCTX_INIT;
 
   if (signum == SIGHUP) {
-    if (ck_profile_cache_clear(st->rt.profiles) == CK_OK)
-      ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "coordinator.reload", CK_S("what", "profiles"));
+    reload(st);
     (void)err;
     return;
   }
@@ -223,6 +252,8 @@ ck_err ck_coord_run(const char *data_dir, const ck_coord_overrides *ov,
   uv_signal_start(&st->sigint, on_signal, SIGINT);
   uv_signal_start(&st->sighup, on_signal, SIGHUP);
 
+  if (ov != NULL)
+    st->ov = *ov;
   rc = start(st, data_dir, ov, err);
   if (rc == CK_OK) {
     st->rt.ready = 1;

@@ -155,6 +155,19 @@ if "$CK_CLI" audit verify >"$T/av.log" 2>&1; then fail "audit verify missed a mo
 grep -q "3" "$T/av.log" || fail "audit verify does not name the row: $(cat "$T/av.log")"
 ok "audit verify detects a modified row: $(head -n 1 "$T/av.log")"
 
+# --- SIGHUP: the [log] section changes without a restart ---------------------------
+sed -i 's/^format = kv$/format = json/' "$CK_DATA/coordinator.conf"
+grep -q '^format = json$' "$CK_DATA/coordinator.conf" || fail "could not edit the config"
+kill -HUP "$CK_COORD_PID"
+# the reload record itself is the first one written in the new format
+curl -s --retry 100 --retry-delay 0 --retry-max-time 10 -o /dev/null "http://127.0.0.1:$CK_HTTP/healthz"
+n=0
+until grep -q '"event":"coordinator.reload"' "$T/coord.log"; do
+  n=$((n + 1)); [ $n -lt 200000 ] || fail "no JSON reload record after SIGHUP"
+done
+kill -0 "$CK_COORD_PID" || fail "coordinator died on SIGHUP"
+ok "SIGHUP re-applies [log]: records are now JSON"
+
 # --- clean shutdown ---------------------------------------------------------------------
 kill -TERM "$CK_COORD_PID"
 wait "$CK_COORD_PID"; rc=$?
