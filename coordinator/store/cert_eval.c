@@ -35,7 +35,7 @@ static int has_weak_hash(const char *alg) {
   for (i = 0; i < sizeof weak_hash_oids / sizeof weak_hash_oids[0]; i++)
     if (strcmp(alg, weak_hash_oids[i]) == 0)
       return 1;
-  for (i = 0; alg[i] != '\0' && i < sizeof low - 1; i++)
+  for (i = 0; i < sizeof low - 1 && alg[i] != '\0'; i++)
     low[i] = (char)tolower((unsigned char)alg[i]);
   low[i] = '\0';
   for (i = 0; i < sizeof weak_hash_names / sizeof weak_hash_names[0]; i++)

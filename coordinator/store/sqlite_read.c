@@ -575,7 +575,7 @@ static ck_err sq_cert_list(void *be, const ck_cert_filter *f, ck_store_page *pg,
     break;
   case CK_CERTQ_SERIAL: {
     size_t i;
-    for (i = 0; f->key[i] != '\0' && i < CK_STORE_NAME_MAX; i++)
+    for (i = 0; i < CK_STORE_NAME_MAX && f->key[i] != '\0'; i++)
       serial[i] = (char)tolower((unsigned char)f->key[i]);
     serial[i] = '\0';
     BIND(r, sqlite3_bind_text(r.st, 1, serial, -1, SQLITE_STATIC));

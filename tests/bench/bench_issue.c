@@ -939,7 +939,7 @@ int main(int argc, char **argv) {
     B.mode = M_GATEWAY;
   else
     usage();
-  for (i = 2; i < argc; i++) {
+  for (i = 2; i < argc; i += 2) {
     const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(o, "--addr") == 0)
       B.addr = v;
@@ -969,7 +969,6 @@ int main(int argc, char **argv) {
       usage();
     if (v == NULL)
       usage();
-    i++;
   }
   if (B.addr == NULL || B.cacert == NULL || B.token == NULL ||
       (B.mode == M_GATEWAY && B.pin == NULL))
