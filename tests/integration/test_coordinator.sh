@@ -142,6 +142,32 @@ code=$(curl -s --cacert "$T/root.pem" -H "Authorization: Bearer $aud" -o /dev/nu
 [ "$code" = 200 ] || fail "auditor cannot verify audit: $code"
 ok "enrollment token shown once and not logged; auditor may read the audit trail but not issue"
 
+# --- profiles: versioned policy as data, choosing among several CAs -------------------
+cat >"$T/p.json" <<'JSON'
+{"name": "root-signed", "description": "issued by the root CA", "ca": "root",
+ "workflow": "automatic", "key_types": ["ec-p256"], "validity": {"max": "30d", "default": "7d"},
+ "renewal": {"fraction": 0.3333},
+ "san": {"dns": [".rs.test"], "ip": [], "uri": [], "email": [], "wildcards": false,
+         "from_binding": false, "max": 10},
+ "cn": "copy_to_san", "key_usage": ["digitalSignature"], "ext_key_usage": ["serverAuth"],
+ "access": {"agent_groups": [], "roles": ["admin"], "owners": []}}
+JSON
+"$CK_CLI" profile set root-signed --file "$T/p.json" >"$T/ps.log" 2>&1 || { cat "$T/ps.log"; fail "profile set"; }
+csr a.rs.test "$T/rs.key" "$T/rs.csr"
+"$CK_CLI" cert issue --profile root-signed --csr "$T/rs.csr" --out "$T/rs.pem" >/dev/null 2>&1 || fail "issue under root-signed"
+openssl x509 -in "$T/rs.pem" -noout -issuer | grep -q "certkeeper Root CA" || fail "root-signed not issued by the root"
+openssl verify -CAfile "$T/root.pem" "$T/rs.pem" >/dev/null 2>&1 || fail "root-signed does not verify"
+sed -i 's/"30d"/"20d"/' "$T/p.json"
+"$CK_CLI" profile set root-signed --file "$T/p.json" --if-match 1 >/dev/null 2>&1 || fail "profile update v1 -> v2"
+if "$CK_CLI" profile set root-signed --file "$T/p.json" --if-match 1 >/dev/null 2>&1; then
+  fail "a stale If-Match was accepted"
+fi
+"$CK_CLI" profile show root-signed --json 2>/dev/null | grep -q '"version": *2' || fail "profile version not 2"
+if "$CK_CLI" cert issue --profile root-signed --csr "$T/rs.csr" --out "$T/rs2.pem" --validity 25d >"$T/rs2.log" 2>&1; then
+  fail "the new profile version (max 20d) was not applied"
+fi
+ok "profiles choose their CA (root-signed); versions, If-Match and the new version's rules apply"
+
 # --- audit trail ----------------------------------------------------------------------
 "$CK_CLI" audit verify >"$T/av.log" 2>&1 || { cat "$T/av.log"; fail "audit verify on an untouched trail"; }
 "$CK_CLI" audit list --json | grep -q '"cert.revoke"' || fail "revocation not audited"
