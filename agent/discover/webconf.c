@@ -90,7 +90,14 @@ static ck_err add_ref(ck_webconf *wc, const char *conf, unsigned line,
     free(confdup);
     return ck_failf(err, CK_ERR_NOMEM, "out of memory");
   }
-  wc->refs[wc->n++] = (ck_webref){path, service, confdup, line, is_key};
+  {
+    ck_webref *r = &wc->refs[wc->n++]; /* wc now owns path and confdup */
+    r->path = path;
+    r->service = service;
+    r->conf = confdup;
+    r->line = line;
+    r->is_key = is_key;
+  }
   return CK_OK;
 }
 
