@@ -76,6 +76,14 @@ const char *rest_str(rest_call *c, json_t *o, const char *key, int *bad);
 /* Query parameter (decoded) or NULL. */
 const char *rest_query(rest_call *c, const char *name);
 
+/* Splits text at every sep ("\n", "; ") into a JSON array of strings;
+ * "" gives []. */
+json_t *rest_split(const char *text, const char *sep);
+
+/* Reads the limit and cursor query parameters into *pg (zeroed first).
+ * Returns 0 with a 400 problem set for a bad limit. */
+int rest_page(rest_call *c, ck_store_page *pg);
+
 /* Formats epoch seconds as RFC 3339 into a jansson string. */
 json_t *rest_time(int64_t t);
 

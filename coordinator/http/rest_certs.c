@@ -26,42 +26,17 @@ static int reason_parse(const char *s) {
   return -1;
 }
 
-/* Splits the stored "DNS:a\nIP:b" SAN text into a JSON array. */
-static json_t *sans_json(const char *sans) {
-  json_t *arr = json_array();
-  const char *p = sans, *nl;
-
-  while (p != NULL && *p != '\0') {
-    nl = strchr(p, '\n');
-    json_array_append_new(arr, json_stringn(p, nl ? (size_t)(nl - p) : strlen(p)));
-    p = nl ? nl + 1 : NULL;
-  }
-  return arr;
-}
-
-static json_t *weak_json(const char *reason) {
-  json_t *arr = json_array();
-  const char *p = reason, *sep;
-
-  while (p != NULL && *p != '\0') {
-    sep = strstr(p, "; ");
-    json_array_append_new(arr, json_stringn(p, sep ? (size_t)(sep - p) : strlen(p)));
-    p = sep ? sep + 2 : NULL;
-  }
-  return arr;
-}
-
 json_t *ck__rest_cert_json(rest_call *c, const ck_store_cert *sc, int full) {
   const ck_ca *ca = sc->ca_id ? ck_ca_set_by_id(c->rt->cas, sc->ca_id) : NULL;
   json_t *o = json_pack(
       "{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:o}",
       "serial", sc->serial_hex, "fingerprint", sc->fingerprint, "subject",
-      sc->subject, "issuer", sc->issuer, "sans", sans_json(sc->sans), "not_before",
+      sc->subject, "issuer", sc->issuer, "sans", rest_split(sc->sans, "\n"), "not_before",
       rest_time(sc->not_before), "not_after", rest_time(sc->not_after), "key_type",
       sc->key_type, "key_bits", (int)sc->key_bits, "sig_alg", sc->sig_alg, "ca",
       ca ? ca->name : "", "profile", sc->profile, "owner", sc->owner, "status",
       ck_cert_status_name(sc->status), "source", ck_cert_source_name(sc->source),
-      "managed", sc->managed, "weak", weak_json(sc->weak_reason));
+      "managed", sc->managed, "weak", rest_split(sc->weak_reason, "; "));
 
   if (o == NULL || !full)
     return o;
@@ -139,7 +114,7 @@ static void list_certs(rest_call *c) {
   ck_cert_filter f;
   ck_store_page pg;
   ck_store_cert *items;
-  const char *v, *lim;
+  const char *v;
   size_t n, i;
   int64_t secs;
   json_t *arr;
@@ -147,7 +122,8 @@ static void list_certs(rest_call *c) {
   int set = 0;
 
   memset(&f, 0, sizeof f);
-  memset(&pg, 0, sizeof pg);
+  if (!rest_page(c, &pg))
+    return;
   if ((v = rest_query(c, "expiring")) != NULL) {
     if (ck_duration_parse(v, &secs) != CK_OK) {
       rest_problemf(c, 400, "bad-request", "expiring '%s' is not a duration (e.g. 30d)", v);
@@ -200,16 +176,6 @@ static void list_certs(rest_call *c) {
     f.by = CK_CERTQ_OWNER; /* owners see their own certificates only */
     f.key = c->owner;
   }
-  if ((lim = rest_query(c, "limit")) != NULL) {
-    char *end;
-    long l = strtol(lim, &end, 10);
-    if (*lim == '\0' || *end != '\0' || l < 1 || l > CK_STORE_PAGE_MAX) {
-      rest_problemf(c, 400, "bad-request", "limit must be 1..%d", CK_STORE_PAGE_MAX);
-      return;
-    }
-    pg.limit = (unsigned)l;
-  }
-  pg.cursor = rest_query(c, "cursor");
   rc = ck_store_cert_list(c->rt->store, &f, &pg, a, &items, &n, &err);
   if (rc != CK_OK) {
     rest_problem_err(c, rc == CK_ERR_PARSE ? CK_ERR_INVAL : rc, ck_errctx_msg(&err));

@@ -8,26 +8,6 @@
 #include "coordinator/audit/audit.h"
 #include "coordinator/http/rest.h"
 
-/* Reads limit/cursor query parameters into pg. 0 on a bad limit (problem
- * set). */
-static int page_from_query(rest_call *c, ck_store_page *pg) {
-  const char *l = rest_query(c, "limit"), *cur = rest_query(c, "cursor");
-  char *end;
-  long v;
-
-  memset(pg, 0, sizeof *pg);
-  if (l != NULL) {
-    v = strtol(l, &end, 10);
-    if (*l == '\0' || *end != '\0' || v < 1 || v > CK_STORE_PAGE_MAX) {
-      rest_problemf(c, 400, "bad-request", "limit must be 1..%d", CK_STORE_PAGE_MAX);
-      return 0;
-    }
-    pg->limit = (unsigned)v;
-  }
-  pg->cursor = cur;
-  return 1;
-}
-
 static json_t *page_json(json_t *items, const ck_store_page *pg) {
   return json_pack("{s:o,s:o}", "items", items, "next_cursor",
                    pg->next_cursor ? json_string(pg->next_cursor) : json_null());
@@ -66,7 +46,7 @@ void ck__rest_agents(rest_call *c, char **segs, int nsegs) {
       rest_json(c, 200, agent_json(&one));
     return;
   }
-  if (!page_from_query(c, &pg))
+  if (!rest_page(c, &pg))
     return;
   rc = ck_store_agent_list(c->rt->store, &pg, a, &items, &n, &err);
   if (rc != CK_OK) {
@@ -108,7 +88,7 @@ void ck__rest_owners(rest_call *c, char **segs, int nsegs) {
         rest_json(c, 200, owner_json(&o));
       return;
     }
-    if (!page_from_query(c, &pg))
+    if (!rest_page(c, &pg))
       return;
     rc = ck_store_owner_list(c->rt->store, &pg, a, &items, &n, &err);
     if (rc != CK_OK) {
@@ -253,7 +233,7 @@ void ck__rest_audit(rest_call *c, char **segs, int nsegs) {
     rest_problem(c, 404, "not-found", "use /api/v1/audit or /api/v1/audit/verify");
     return;
   }
-  if (!page_from_query(c, &pg))
+  if (!rest_page(c, &pg))
     return;
   if (after != NULL) {
     after_seq = strtoll(after, &end, 10);

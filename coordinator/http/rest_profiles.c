@@ -148,8 +148,8 @@ void ck__rest_profiles(rest_call *c, char **segs, int nsegs) {
       rest_json(c, 200, profile_json(&one));
     return;
   }
-  memset(&pg, 0, sizeof pg);
-  pg.cursor = rest_query(c, "cursor");
+  if (!rest_page(c, &pg))
+    return;
   rc = ck_store_profile_list(c->rt->store, &pg, a, &items, &n, &err);
   if (rc != CK_OK) {
     rest_problem_err(c, rc, ck_errctx_msg(&err));

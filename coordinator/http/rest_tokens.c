@@ -50,19 +50,6 @@ static const char *join_lines(rest_call *c, json_t *arr, const char *field) {
   return out;
 }
 
-/* Splits newline-separated text into a JSON array of strings. */
-static json_t *lines_json(const char *text) {
-  json_t *arr = json_array();
-  const char *p = text, *nl;
-
-  while (p != NULL && *p != '\0') {
-    nl = strchr(p, '\n');
-    json_array_append_new(arr, json_stringn(p, nl ? (size_t)(nl - p) : strlen(p)));
-    p = nl ? nl + 1 : NULL;
-  }
-  return arr;
-}
-
 /* Parses an optional "ttl" duration field into seconds (def when absent). */
 static int ttl_field(rest_call *c, json_t *body, int64_t def, int64_t *out) {
   int bad = 0;
@@ -100,8 +87,8 @@ void ck__rest_etokens(rest_call *c, char **segs, int nsegs) {
     return;
   }
   if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0) {
-    memset(&pg, 0, sizeof pg);
-    pg.cursor = rest_query(c, "cursor");
+    if (!rest_page(c, &pg))
+      return;
     rc = ck_store_etoken_list(c->rt->store, &pg, a, &items, &n, &err);
     if (rc != CK_OK) {
       rest_problem_err(c, rc, ck_errctx_msg(&err));
@@ -111,8 +98,8 @@ void ck__rest_etokens(rest_call *c, char **segs, int nsegs) {
     for (i = 0; i < n; i++)
       json_array_append_new(
           arr, json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:s}", "id", items[i].id,
-                         "group", items[i].group, "profiles", lines_json(items[i].profiles),
-                         "san_patterns", lines_json(items[i].san_patterns), "created_by",
+                         "group", items[i].group, "profiles", rest_split(items[i].profiles, "\n"),
+                         "san_patterns", rest_split(items[i].san_patterns, "\n"), "created_by",
                          items[i].actor, "created_at", rest_time(items[i].created_at),
                          "expires_at", rest_time(items[i].expires_at), "used_at",
                          rest_time(items[i].used_at), "used_by", items[i].used_by));

@@ -151,6 +151,37 @@ const char *rest_query(rest_call *c, const char *name) {
   return ck_http_req_query_param(c->req, name);
 }
 
+json_t *rest_split(const char *text, const char *sep) {
+  json_t *arr = json_array();
+  size_t seplen = strlen(sep);
+  const char *p = text, *end;
+
+  while (p != NULL && *p != '\0') {
+    end = strstr(p, sep);
+    json_array_append_new(arr, json_stringn(p, end ? (size_t)(end - p) : strlen(p)));
+    p = end ? end + seplen : NULL;
+  }
+  return arr;
+}
+
+int rest_page(rest_call *c, ck_store_page *pg) {
+  const char *l = rest_query(c, "limit");
+  char *end;
+  long v;
+
+  memset(pg, 0, sizeof *pg);
+  if (l != NULL) {
+    v = strtol(l, &end, 10);
+    if (*l == '\0' || *end != '\0' || v < 1 || v > CK_STORE_PAGE_MAX) {
+      rest_problemf(c, 400, "bad-request", "limit must be 1..%d", CK_STORE_PAGE_MAX);
+      return 0;
+    }
+    pg->limit = (unsigned)v;
+  }
+  pg->cursor = rest_query(c, "cursor");
+  return 1;
+}
+
 json_t *rest_time(int64_t t) {
   char buf[32];
 
