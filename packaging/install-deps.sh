@@ -5,10 +5,11 @@
 #   --runtime   only the shared libraries the daemons need at run time
 set -eu
 
-runtime="libssl3 libmbedtls14 libuv1 libsqlite3-0 libmsgpackc2 libudev1 libinih1 libhttp-parser2.9 libjansson4 libcurl4 openssl ca-certificates"
+runtime="libssl3 libseccomp2 libmbedtls14 libuv1 libsqlite3-0 libmsgpackc2 libudev1 libinih1 libhttp-parser2.9 libjansson4 libcurl4 openssl ca-certificates"
 build="build-essential cmake pkg-config clang libclang-rt-14-dev llvm \
   libssl-dev libmbedtls-dev libuv1-dev libsqlite3-dev libmsgpack-dev libudev-dev \
   libinih-dev libhttp-parser-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev \
+  libseccomp-dev nginx \
   cppcheck openssl curl ca-certificates git python3 sqlite3"
 
 if [ "${1:-}" = "--runtime" ]; then
