@@ -4,15 +4,21 @@
  * one-line help); a command handler gets argc/argv after the command name
  * and returns the process exit status. Commands:
  *   scan PATH... [--json] [--max-depth N] [--exclude GLOB]...
- *        [--include GLOB]... [--p12-password-file F]
- *        one-shot discovery, no coordinator needed (docs/agent.md). */
+ *        [--include GLOB]... [--p12-password-file F] [--probe]
+ *        one-shot discovery, no coordinator needed (docs/agent.md).
+ *   run [--config FILE]      the daemon (agent/run/run.h)
+ *   status [--config FILE] [--json]   what the daemon recorded
+ *        (agent/run/status.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/discover/discover.h"
+#include "agent/discover/probe.h"
 #include "agent/link/enroll.h"
+#include "agent/run/run.h"
+#include "agent/run/status.h"
 #include "common/crypto/crypto.h"
 #include "common/util/fs.h"
 
@@ -32,7 +38,7 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
 static int cmd_scan(int argc, char **argv) {
   const char **roots = NULL, **exc = NULL, **inc = NULL;
   size_t nr = 0, ne = 0, ni = 0;
-  int json = 0, status = 2;
+  int json = 0, probe = 0, status = 2;
   ck_discover_opts o = {0};
   ck_discover d = {0};
   ck_errctx err = CK_ERRCTX_INIT;
@@ -50,6 +56,8 @@ static int cmd_scan(int argc, char **argv) {
     int has_val = i + 1 < argc;
     if (!strcmp(a, "--json")) {
       json = 1;
+    } else if (!strcmp(a, "--probe")) {
+      probe = 1;
     } else if (!strcmp(a, "--max-depth") && has_val) {
       if (parse_int(argv[++i], 0, 1000, &o.max_depth) != 0) {
         fprintf(stderr, "scan: --max-depth wants 0..1000, got '%s'\n", argv[i]);
@@ -70,7 +78,7 @@ static int cmd_scan(int argc, char **argv) {
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       printf("usage: certkeeper-agent scan PATH... [--json] [--max-depth N]"
              " [--exclude GLOB]... [--include GLOB]..."
-             " [--p12-password-file F]\n");
+             " [--p12-password-file F] [--probe]\n");
       status = 0;
       goto out;
     } else if (a[0] == '-' && a[1] == '-') {
@@ -95,6 +103,23 @@ static int cmd_scan(int argc, char **argv) {
     fprintf(stderr, "scan: %s\n", ck_errctx_msg(&err));
     status = 1;
     goto out;
+  }
+  if (probe) {
+    /* local listening sockets: which certificate each serves */
+    ck_listen_addr *la = NULL;
+    size_t nla = 0;
+    ck_err prc = ck_platform_listening(&la, &nla, &err);
+    if (prc == CK_OK)
+      prc = ck_probe_endpoints(la, nla, 3000, &d, &err);
+    free(la);
+    if (prc == CK_ERR_NOMEM) {
+      fprintf(stderr, "scan: %s\n", ck_errctx_msg(&err));
+      status = 1;
+      goto out;
+    }
+    if (prc != CK_OK)
+      fprintf(stderr, "scan: --probe: %s (file results only)\n",
+              ck_errctx_msg(&err));
   }
   if ((json ? ck_discover_write_json(&d, stdout, &err)
             : ck_discover_write_table(&d, stdout, &err)) != CK_OK) {
@@ -122,6 +147,11 @@ static const struct {
      "find certificates and keys under PATHs (no coordinator)"},
     {"enroll", ck_enroll_main,
      "enroll this host with a coordinator (one-time token)"},
+    {"run", ck_run_main,
+     "run the agent daemon (--config FILE, default "
+     "/etc/certkeeper/agent.conf)"},
+    {"status", ck_status_main,
+     "show managed certificates, connection and outbox [--json]"},
 };
 
 static void usage(FILE *fp) {

@@ -10,7 +10,7 @@ build="build-essential cmake pkg-config clang libclang-rt-14-dev llvm \
   libssl-dev libmbedtls-dev libuv1-dev libsqlite3-dev libmsgpack-dev libudev-dev \
   libinih-dev libhttp-parser-dev libcmocka-dev libjansson-dev libcurl4-openssl-dev \
   libseccomp-dev nginx \
-  cppcheck openssl curl ca-certificates git python3 sqlite3"
+  cppcheck openssl curl ca-certificates git python3 sqlite3 wrk"
 
 if [ "${1:-}" = "--runtime" ]; then
   pkgs="$runtime"

@@ -43,6 +43,7 @@ typedef struct ck_walk {
   ck_discover *d;
   ck_webconf wc;
   int64_t now;
+  int shallow; /* ck_discover_paths: do not descend into subdirectories */
   int max_depth;
   size_t max_size;
   uid_t last_uid;
@@ -68,7 +69,7 @@ const char *ck_risk_name(unsigned r) {
   return "";
 }
 
-static void finding_clear(ck_finding *f) {
+void ck_finding_clear(ck_finding *f) {
   free(f->path);
   free(f->error);
   free(f->subject);
@@ -85,14 +86,118 @@ static void finding_clear(ck_finding *f) {
   for (size_t i = 0; i < f->n_svcs; i++)
     free(f->svcs[i].conf);
   free(f->svcs);
+  free(f->der);
+  for (size_t i = 0; i < f->n_endpoints; i++)
+    free(f->endpoints[i]);
+  free(f->endpoints);
   memset(f, 0, sizeof(*f));
+}
+
+/* NULL-safe strdup: *dst = copy of src (NULL stays NULL); 0 on OOM. */
+static int dup_str(char **dst, const char *src) {
+  *dst = NULL;
+  if (!src)
+    return 1;
+  *dst = strdup(src);
+  return *dst != NULL;
+}
+
+static int dup_strv(char ***dst, const char *const *src, size_t n) {
+  *dst = NULL;
+  if (!n)
+    return 1;
+  *dst = calloc(n, sizeof(char *));
+  if (!*dst)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!dup_str(&(*dst)[i], src[i]))
+      return 0;
+  return 1;
+}
+
+/* Makes room for one more finding; 0 on OOM. */
+static int grow(ck_discover *d) {
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 64;
+    ck_finding *nf = realloc(d->f, cap * sizeof(*nf));
+    if (!nf)
+      return 0;
+    d->f = nf;
+    d->cap = cap;
+  }
+  return 1;
+}
+
+ck_err ck_discover_append_copy(ck_discover *d, const ck_finding *src) {
+  ck_finding *f;
+  int ok;
+  if (!grow(d))
+    return CK_ERR_NOMEM;
+  f = &d->f[d->n];
+  *f = *src;
+  /* every owned pointer is replaced (or NULLed) before any failure path */
+  f->sans = NULL;
+  f->n_sans = 0;
+  f->svcs = NULL;
+  f->n_svcs = 0;
+  f->endpoints = NULL;
+  f->n_endpoints = 0;
+  f->der = NULL;
+  f->der_len = 0;
+  ok = dup_str(&f->path, src->path);
+  ok = dup_str(&f->error, src->error) && ok;
+  ok = dup_str(&f->subject, src->subject) && ok;
+  ok = dup_str(&f->issuer, src->issuer) && ok;
+  ok = dup_str(&f->serial, src->serial) && ok;
+  ok = dup_str(&f->sig_alg, src->sig_alg) && ok;
+  ok = dup_str(&f->key_path, src->key_path) && ok;
+  ok = dup_str(&f->cert_path, src->cert_path) && ok;
+  ok = dup_str(&f->owner, src->owner) && ok;
+  ok = dup_str(&f->group, src->group) && ok;
+  /* calloc'ed arrays: unfilled entries stay NULL, so the counts can be set
+   * even after a failure and finding_clear frees what was copied */
+  ok = dup_strv(&f->sans, (const char *const *)src->sans, src->n_sans) && ok;
+  if (f->sans)
+    f->n_sans = src->n_sans;
+  ok = dup_strv(&f->endpoints, (const char *const *)src->endpoints,
+                src->n_endpoints) &&
+       ok;
+  if (f->endpoints)
+    f->n_endpoints = src->n_endpoints;
+  if (ok && src->n_svcs) {
+    f->svcs = calloc(src->n_svcs, sizeof(*f->svcs));
+    if (f->svcs) {
+      f->n_svcs = src->n_svcs;
+      for (size_t i = 0; i < src->n_svcs; i++) {
+        f->svcs[i] = src->svcs[i];
+        ok = dup_str(&f->svcs[i].conf, src->svcs[i].conf) && ok;
+      }
+    } else {
+      ok = 0;
+    }
+  }
+  if (ok && src->der_len) {
+    f->der = malloc(src->der_len);
+    if (f->der) {
+      memcpy(f->der, src->der, src->der_len);
+      f->der_len = src->der_len;
+    } else {
+      ok = 0;
+    }
+  }
+  if (!ok) {
+    ck_finding_clear(f);
+    return CK_ERR_NOMEM;
+  }
+  d->n++;
+  return CK_OK;
 }
 
 void ck_discover_free(ck_discover *d) {
   if (!d)
     return;
   for (size_t i = 0; i < d->n; i++)
-    finding_clear(&d->f[i]);
+    ck_finding_clear(&d->f[i]);
   free(d->f);
   memset(d, 0, sizeof(*d));
 }
@@ -102,14 +207,8 @@ static ck_finding *new_finding(ck_walk *w, const char *path, const char *kind,
                                const struct stat *st) {
   ck_discover *d = w->d;
   ck_finding *f;
-  if (d->n == d->cap) {
-    size_t cap = d->cap ? d->cap * 2 : 64;
-    ck_finding *nf = realloc(d->f, cap * sizeof(*nf));
-    if (!nf)
-      return NULL;
-    d->f = nf;
-    d->cap = cap;
-  }
+  if (!grow(d))
+    return NULL;
   f = &d->f[d->n];
   memset(f, 0, sizeof(*f));
   f->path = strdup(path);
@@ -143,7 +242,7 @@ static ck_finding *new_finding(ck_walk *w, const char *path, const char *kind,
     f->owner = strdup(w->uname);
     f->group = strdup(w->gname);
     if (!f->owner || !f->group) {
-      finding_clear(f);
+      ck_finding_clear(f);
       return NULL;
     }
   }
@@ -207,6 +306,17 @@ static ck_err fill_cert(ck_walk *w, ck_finding *f, const ck_cert *cert) {
   f->key_bits = ci->key.bits;
   memcpy(f->spki, ci->spki_sha256, sizeof(f->spki));
   f->has_spki = 1;
+  if (w->o->keep_der) {
+    size_t dl = 0;
+    const uint8_t *der = ck_cert_der(cert, &dl);
+    if (der && dl) {
+      f->der = malloc(dl);
+      if (!f->der)
+        return CK_ERR_NOMEM;
+      memcpy(f->der, der, dl);
+      f->der_len = dl;
+    }
+  }
   if (ci->n_sans) {
     f->sans = calloc(ci->n_sans, sizeof(char *));
     if (!f->sans)
@@ -308,15 +418,38 @@ static ck_keymemo *memo_slot(ck_walk *w, const uint8_t *digest) {
   return &w->memo[i];
 }
 
-/* A key-only file: parsed once per distinct content, then recorded. */
+/* Adds a key finding whose type, size and public key hash are known
+ * without a parsed key (memo hit, or ck_key_peek_spki_sha256). */
+static ck_err add_known_key(ck_walk *w, const char *path,
+                            const struct stat *st, const char *fmt,
+                            ck_key_type type, unsigned bits,
+                            const uint8_t *spki, int has_spki) {
+  ck_err rc = add_key(w, path, st, fmt, NULL, 0, NULL);
+  if (rc == CK_OK) {
+    ck_finding *f = &w->d->f[w->d->n - 1];
+    snprintf(f->key_type, sizeof(f->key_type), "%s", key_type_name(type));
+    f->key_bits = bits;
+    memcpy(f->spki, spki, sizeof(f->spki));
+    f->has_spki = has_spki;
+    if (type == CK_KEY_RSA && bits && bits < 2048)
+      f->risks |= CK_RISK_WEAK_KEY;
+  }
+  return rc;
+}
+
+/* A key-only file: parsed once per distinct content, then recorded. The
+ * public key comes from the key's encoding when it carries it (cheap), and
+ * from a full parse otherwise. */
 static ck_err do_key(ck_walk *w, const char *path, const struct stat *st,
                      const char *fmt, const ck_content *c, const uint8_t *data,
                      size_t len) {
-  uint8_t dig[CK_SHA256_LEN];
+  uint8_t dig[CK_SHA256_LEN], spki[CK_SHA256_LEN];
   ck_keymemo *m = NULL;
   ck_key *key = NULL;
   ck_errctx e = CK_ERRCTX_INIT;
   ck_err rc, kr;
+  ck_key_type kt = CK_KEY_UNKNOWN;
+  unsigned kbits = 0;
   char msg[600];
   const char *em = NULL;
   if (c->n_encrypted_keys)
@@ -325,20 +458,22 @@ static ck_err do_key(ck_walk *w, const char *path, const struct stat *st,
     m = memo_slot(w, dig);
     if (!m)
       return CK_ERR_NOMEM;
-    if (m->used) {
-      rc = add_key(w, path, st, fmt, NULL, 0, NULL);
-      if (rc == CK_OK) {
-        ck_finding *f = &w->d->f[w->d->n - 1];
-        snprintf(f->key_type, sizeof(f->key_type), "%s",
-                 key_type_name(m->type));
-        f->key_bits = m->bits;
-        memcpy(f->spki, m->spki, sizeof(f->spki));
-        f->has_spki = m->has_spki;
-        if (m->type == CK_KEY_RSA && m->bits && m->bits < 2048)
-          f->risks |= CK_RISK_WEAK_KEY;
-      }
-      return rc;
+    if (m->used)
+      return add_known_key(w, path, st, fmt, m->type, m->bits, m->spki,
+                           m->has_spki);
+  }
+  if (!w->o->full_key_parse &&
+      ck_key_peek_spki_sha256(data, len, &kt, &kbits, spki, NULL) == CK_OK) {
+    if (m) {
+      memcpy(m->digest, dig, sizeof(dig));
+      m->used = 1;
+      m->type = kt;
+      m->bits = kbits;
+      memcpy(m->spki, spki, sizeof(m->spki));
+      m->has_spki = 1;
+      w->memo_n++;
     }
+    return add_known_key(w, path, st, fmt, kt, kbits, spki, 1);
   }
   kr = ck_key_parse(data, len, &key, &e);
   if (kr != CK_OK && kr != CK_ERR_KEY_ENCRYPTED) {
@@ -486,6 +621,9 @@ static ck_err classify(ck_walk *w, const char *path, const struct stat *st,
   ck_err rc = CK_OK;
   const char *fmt;
   char msg[600];
+  uint8_t spki[CK_SHA256_LEN];
+  ck_key_type kt = CK_KEY_UNKNOWN;
+  unsigned kbits = 0;
   ck_crypto_detect(data, len, &c);
   fmt = c.encoding == CK_ENC_PEM ? "pem" : "der";
   switch (c.kind) {
@@ -498,7 +636,11 @@ static ck_err classify(ck_walk *w, const char *path, const struct stat *st,
       break;
     }
     rc = add_certs(w, path, st, fmt, &l, 0, c.kind == CK_CONTENT_CERT_AND_KEY);
-    if (rc == CK_OK && c.kind == CK_CONTENT_CERT_AND_KEY) {
+    if (rc == CK_OK && c.kind == CK_CONTENT_CERT_AND_KEY &&
+        !c.n_encrypted_keys && !w->o->full_key_parse &&
+        ck_key_peek_spki_sha256(data, len, &kt, &kbits, spki, NULL) == CK_OK) {
+      rc = add_known_key(w, path, st, fmt, kt, kbits, spki, 1);
+    } else if (rc == CK_OK && c.kind == CK_CONTENT_CERT_AND_KEY) {
       ck_err kr = ck_key_parse(data, len, &key, &e);
       rc = add_key(
           w, path, st, fmt, kr == CK_OK ? key : NULL,
@@ -620,6 +762,8 @@ static ck_err walk_entry(ck_walk *w, const char *path, const char *base,
   if (w->o->n_exclude && glob_any(w->o->exclude, w->o->n_exclude, path, base))
     return CK_OK;
   if (lstat(path, &lst) != 0) {
+    if (w->shallow && errno == ENOENT)
+      return CK_OK; /* a watched file that is gone: no finding */
     snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
     return add_error(w, path, NULL, msg);
   }
@@ -636,8 +780,13 @@ static ck_err walk_entry(ck_walk *w, const char *path, const char *base,
     w->d->stats.skipped++; /* symlinked directories are not followed */
     return CK_OK;
   }
-  if (S_ISDIR(lst.st_mode))
+  if (S_ISDIR(lst.st_mode)) {
+    if (w->shallow && depth >= 0) {
+      w->d->stats.skipped++; /* ck_discover_paths: direct entries only */
+      return CK_OK;
+    }
     return walk(w, path, depth + 1);
+  }
   if (S_ISREG(lst.st_mode))
     return scan_file(w, path, base);
   w->d->stats.skipped++; /* FIFO, socket, device: never opened */
@@ -771,33 +920,79 @@ static ck_err pair_keys(ck_discover *d, const ck_webconf *wc, ck_rp *rp,
   return CK_OK;
 }
 
+/* A certificate's public key hash and position, for sorting. */
+typedef struct ck_spki_ix {
+  uint8_t spki[CK_SHA256_LEN];
+  size_t idx;
+} ck_spki_ix;
+
+static int spki_cmp(const void *x, const void *y) {
+  const ck_spki_ix *a = x, *b = y;
+  int c = memcmp(a->spki, b->spki, CK_SHA256_LEN);
+  return c ? c : (a->idx < b->idx ? -1 : a->idx > b->idx);
+}
+
+/* Gives each certificate the first key (in scan order) with its public key;
+ * O(n log n), so scans of many keys and certificates stay cheap. */
+static ck_err match_keys(ck_discover *d) {
+  ck_spki_ix *ci = NULL;
+  size_t nc = 0;
+  ck_err rc = CK_OK;
+  ci = malloc((d->n ? d->n : 1) * sizeof(*ci));
+  if (!ci)
+    return CK_ERR_NOMEM;
+  for (size_t j = 0; j < d->n; j++)
+    if (d->f[j].has_cert && d->f[j].has_spki) {
+      memcpy(ci[nc].spki, d->f[j].spki, CK_SHA256_LEN);
+      ci[nc++].idx = j;
+    }
+  qsort(ci, nc, sizeof(*ci), spki_cmp);
+  for (size_t i = 0; i < d->n && rc == CK_OK; i++) {
+    ck_finding *k = &d->f[i];
+    size_t lo = 0, hi = nc;
+    if (strcmp(k->kind, "key") != 0 || !k->has_spki)
+      continue;
+    while (lo < hi) { /* first certificate with spki >= k->spki */
+      size_t mid = lo + (hi - lo) / 2;
+      if (memcmp(ci[mid].spki, k->spki, CK_SHA256_LEN) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    for (; lo < nc && !memcmp(ci[lo].spki, k->spki, CK_SHA256_LEN); lo++) {
+      ck_finding *c = &d->f[ci[lo].idx];
+      if (c->key_match == 1)
+        continue;
+      free(c->key_path);
+      c->key_path = strdup(k->path);
+      if (!c->key_path) {
+        rc = CK_ERR_NOMEM;
+        break;
+      }
+      c->key_match = 1;
+      c->risks |=
+          k->risks & (CK_RISK_KEY_WORLD_READABLE | CK_RISK_KEY_GROUP_READABLE);
+      if (!k->cert_path && !(k->cert_path = strdup(c->path))) {
+        rc = CK_ERR_NOMEM;
+        break;
+      }
+    }
+  }
+  free(ci);
+  return rc;
+}
+
 /* Maps config references onto findings and pairs keys with certificates. */
 static ck_err link_up(ck_walk *w) {
   ck_discover *d = w->d;
   ck_rp *rp = NULL;
   size_t nrp = 0;
   ck_err rc = CK_OK;
-  /* keys <-> certificates by public key */
-  for (size_t i = 0; i < d->n; i++) {
-    ck_finding *k = &d->f[i];
-    if (strcmp(k->kind, "key") != 0 || !k->has_spki)
-      continue;
-    for (size_t j = 0; j < d->n; j++) {
-      ck_finding *c = &d->f[j];
-      if (!c->has_cert || !c->has_spki || c->key_match == 1 ||
-          memcmp(c->spki, k->spki, sizeof(c->spki)) != 0)
-        continue;
-      free(c->key_path);
-      c->key_path = strdup(k->path);
-      if (!c->key_path)
-        return CK_ERR_NOMEM;
-      c->key_match = 1;
-      c->risks |=
-          k->risks & (CK_RISK_KEY_WORLD_READABLE | CK_RISK_KEY_GROUP_READABLE);
-      if (!k->cert_path && !(k->cert_path = strdup(c->path)))
-        return CK_ERR_NOMEM;
-    }
-  }
+  /* keys <-> certificates by public key: certificates sorted by SPKI hash
+   * (then position), each key looks its hash up */
+  rc = match_keys(d);
+  if (rc != CK_OK)
+    return rc;
   if (!w->wc.n)
     return CK_OK;
   rp = calloc(d->n ? d->n : 1, sizeof(*rp));
@@ -843,23 +1038,24 @@ static ck_err link_up(ck_walk *w) {
   return rc;
 }
 
-ck_err ck_discover_run(const ck_discover_opts *opts, ck_discover *out,
-                       ck_errctx *err) {
+/* One scan over roots (shallow: ck_discover_paths). */
+static ck_err run(const ck_discover_opts *opts, const char *const *roots,
+                  size_t n_roots, int shallow, ck_discover *out,
+                  ck_errctx *err) {
   ck_walk w;
   ck_err rc = CK_OK;
   uint64_t t0 = ck_clock_mono_ms();
-  if (!opts || !out || !opts->n_roots)
-    return ck_failf(err, CK_ERR_INVAL, "scan: no paths given");
   memset(&w, 0, sizeof(w));
   w.o = opts;
   w.d = out;
+  w.shallow = shallow;
   w.now = opts->now ? opts->now : ck_clock_now();
   w.max_depth = opts->has_max_depth && opts->max_depth >= 0 ? opts->max_depth
                                                             : CK_DISC_DEF_DEPTH;
   w.max_size = opts->max_size ? opts->max_size : CK_DISC_DEF_SIZE;
   out->scanned_at = w.now;
-  for (size_t i = 0; i < opts->n_roots && rc == CK_OK; i++) {
-    const char *root = opts->roots[i];
+  for (size_t i = 0; i < n_roots && rc == CK_OK; i++) {
+    const char *root = roots[i];
     const char *base = strrchr(root, '/');
     base = base && base[1] ? base + 1 : root;
     rc = walk_entry(&w, root, base, -1);
@@ -871,5 +1067,52 @@ ck_err ck_discover_run(const ck_discover_opts *opts, ck_discover *out,
   out->stats.elapsed_ms = (int64_t)(ck_clock_mono_ms() - t0);
   if (rc != CK_OK)
     return ck_failf(err, rc, "scan failed: %s", ck_strerror(rc));
+  return CK_OK;
+}
+
+ck_err ck_discover_run(const ck_discover_opts *opts, ck_discover *out,
+                       ck_errctx *err) {
+  if (!opts || !out || !opts->n_roots)
+    return ck_failf(err, CK_ERR_INVAL, "scan: no paths given");
+  return run(opts, opts->roots, opts->n_roots, 0, out, err);
+}
+
+ck_err ck_discover_paths(const ck_discover_opts *o, const char *const *paths,
+                         size_t n, ck_discover *out, ck_errctx *err) {
+  if (!o || !out || (n && !paths))
+    return ck_failf(err, CK_ERR_INVAL, "rescan: missing argument");
+  return run(o, paths, n, 1, out, err);
+}
+
+ck_err ck_discover_add_der(ck_discover *d, const char *path, const char *format,
+                           const uint8_t *der, size_t len, int64_t now,
+                           ck_errctx *err) {
+  ck_discover_opts o;
+  ck_walk w;
+  ck_cert *cert = NULL;
+  ck_finding *f;
+  ck_err rc;
+  if (!d || !path || !der || !len)
+    return ck_failf(err, CK_ERR_INVAL, "certificate: missing argument");
+  rc = ck_cert_parse_fields(der, len, &cert, err);
+  if (rc != CK_OK)
+    return rc;
+  memset(&o, 0, sizeof(o));
+  o.keep_der = 1;
+  memset(&w, 0, sizeof(w));
+  w.o = &o;
+  w.d = d;
+  w.now = now ? now : ck_clock_now();
+  f = new_finding(&w, path, "certificate", NULL);
+  rc = f ? fill_cert(&w, f, cert) : CK_ERR_NOMEM;
+  if (rc == CK_OK && f)
+    f->format = format;
+  else if (f) {
+    ck_finding_clear(f);
+    d->n--;
+  }
+  ck_cert_free(cert);
+  if (rc != CK_OK)
+    return ck_failf(err, rc, "certificate for %s: %s", path, ck_strerror(rc));
   return CK_OK;
 }

@@ -73,6 +73,11 @@ typedef struct ck_finding {
   ck_finding_svc *svcs;
   size_t n_svcs;
   unsigned risks; /* ck_risk bits */
+  uint8_t *der;   /* certificate DER: kept when ck_discover_opts.keep_der
+                     asks for it, and for endpoint findings (probe.h) */
+  size_t der_len;
+  char **endpoints; /* local endpoints serving it, "127.0.0.1:443" (probe.h) */
+  size_t n_endpoints;
 } ck_finding;
 
 /* Scan options; zero-initialise then set. */
@@ -90,6 +95,13 @@ typedef struct ck_discover_opts {
   const char *p12_password; /* tried after the empty password; may be NULL */
   int64_t now;              /* epoch seconds; 0: ck_clock_now() */
   int expiring_days;        /* <=0: 30 */
+  int full_key_parse;       /* load every key with the crypto backend
+                               instead of reading its public key from the
+                               encoding (ck_key_peek_spki_sha256); slower,
+                               for comparisons and benchmarks */
+  int keep_der;             /* keep each certificate's DER in its finding
+                               (ck_finding.der), for inventories; off keeps
+                               scan memory low (`scan` does not need it) */
 } ck_discover_opts;
 
 typedef struct ck_discover_stats {
@@ -114,6 +126,36 @@ ck_err ck_discover_run(const ck_discover_opts *opts, ck_discover *out,
 
 /* Frees all findings; NULL is a no-op. */
 void ck_discover_free(ck_discover *d);
+
+/* Frees what f owns and zeroes it. */
+void ck_finding_clear(ck_finding *f);
+
+/* Appends a deep copy of f to d (which owns it). CK_OK or CK_ERR_NOMEM (d
+ * unchanged then). */
+ck_err ck_discover_append_copy(ck_discover *d, const ck_finding *f);
+
+/* Appends a "certificate" finding for the certificate in der[0..len) at
+ * path (e.g. "tcp://127.0.0.1:443") with the same fields and certificate
+ * risks a scan computes (expiring window 30 days, now: 0 = ck_clock_now()),
+ * keeping a copy of der. Errors: the ck_cert_parse_fields ones (d
+ * unchanged), CK_ERR_NOMEM. */
+ck_err ck_discover_add_der(ck_discover *d, const char *path, const char *format,
+                           const uint8_t *der, size_t len, int64_t now,
+                           ck_errctx *err);
+
+/* Re-examines only the given files and directories (a directory: its
+ * direct entries; subdirectories are skipped, not descended) with the
+ * options of o (roots ignored) into *out (zeroed by the caller, released
+ * with ck_discover_free also on failure). A path that no longer exists
+ * yields no finding at all (the caller treats its earlier findings as
+ * gone). Keys and certificates are matched among these files only, and
+ * web server configs found among them map services among them only: see
+ * ck_inventory_merge (inventory.h), which matches against a previous full
+ * scan; when out->stats.configs > 0 a config changed and the caller should
+ * run a full scan to remap services. Part of the inventory contract
+ * (inventory.h includes this header). */
+ck_err ck_discover_paths(const ck_discover_opts *o, const char *const *paths,
+                         size_t n, ck_discover *out, ck_errctx *err);
 
 /* Writes the findings as one JSON document (docs/agent.md) to fp. Returns
  * CK_OK, CK_ERR_NOMEM or CK_ERR_IO. */

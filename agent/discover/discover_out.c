@@ -1,6 +1,7 @@
 /* discover_out.c — renders a ck_discover as JSON (jansson) or as a table.
  * The JSON field names follow ck_wire_finding so the same findings can be
  * sent in an inventory message; the format is documented in docs/agent.md.
+ * Endpoints serving a certificate (probe.h) are listed in both.
  * Paths and other strings that are not valid UTF-8 (or hold control bytes,
  * in the table) are shown with bytes escaped as \xHH. */
 #include "agent/discover/discover.h"
@@ -119,6 +120,10 @@ static json_t *finding_json(const ck_finding *f) {
                      jstr(f->svcs[i].conf), "line", (int)f->svcs[i].line));
   json_object_set_new(o, "service_refs", a);
   a = json_array();
+  for (size_t i = 0; i < f->n_endpoints; i++)
+    json_array_append_new(a, jstr(f->endpoints[i]));
+  json_object_set_new(o, "endpoints", a);
+  a = json_array();
   for (unsigned i = 0; i < CK_RISK_COUNT; i++)
     if (f->risks & (1u << i))
       json_array_append_new(a, json_string(ck_risk_name(1u << i)));
@@ -168,7 +173,7 @@ out:
 ck_err ck_discover_write_table(const ck_discover *d, FILE *fp, ck_errctx *err) {
   unsigned long certs = 0, keys = 0, risky = 0;
   fprintf(fp, "%-11s %-20s %-6s %-40s %s\n", "KIND", "NOT_AFTER", "MODE",
-          "SUBJECT / ERROR", "PATH  [services] {risks}");
+          "SUBJECT / ERROR", "PATH  [services] @endpoints {risks}");
   for (size_t i = 0; i < d->n; i++) {
     const ck_finding *f = &d->f[i];
     char tb[40] = "-", mode[8] = "-";
@@ -202,6 +207,8 @@ ck_err ck_discover_write_table(const ck_discover *d, FILE *fp, ck_errctx *err) {
               f->svcs[k].line);
       free(c);
     }
+    for (size_t k = 0; k < f->n_endpoints; k++)
+      fprintf(fp, " @%s", f->endpoints[k]);
     if (f->risks) {
       const char *sep = " {";
       for (unsigned b = 0; b < CK_RISK_COUNT; b++)

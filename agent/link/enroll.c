@@ -6,20 +6,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "agent/link/hostfacts.h"
 #include "agent/link/state.h"
 #include "common/crypto/crypto.h"
 #include "common/net/tls.h"
 #include "common/util/clock.h"
+#include "common/util/fs.h"
 #include "common/util/mem.h"
 #include "common/wire/framer.h"
 #include "common/wire/wire.h"
 #include "platforms/platform.h"
 
 #define CK_ENROLL_TIMEOUT_MS 30000u
+/* Largest --token-file accepted (a token is ~50 characters). */
+#define CK_ENROLL_TOKEN_FILE_MAX 4096u
+
+#ifndef CK_VERSION
+#define CK_VERSION "0.1.0"
+#endif
 
 /* The exchange in flight. */
 typedef struct ck__enr {
@@ -28,6 +35,7 @@ typedef struct ck__enr {
   ck_conn *conn;
   ck_wire_framer fr;
   const ck_wire_enroll *req;
+  const char *platform; /* hello.platform: "linux-x86_64" */
   uint64_t req_id;
   int done;       /* a result (or failure) is known */
   int closing;    /* conn close requested, not finished */
@@ -233,6 +241,18 @@ static void ck__enr_hs(ck_conn *c, ck_err status, const ck_errctx *err,
     ck__enr_fail(e, CK_ERR_NET, "cannot read from the connection");
     return;
   }
+  /* hello first (the protocol's opening: it carries our version, which the
+   * coordinator records on the agent), then enroll without waiting for the
+   * welcome: the gateway takes frames in order. */
+  memset(&m, 0, sizeof m);
+  m.type = CK_WIRE_HELLO;
+  m.id = e->req_id - 1;
+  m.u.hello.version = CK_VERSION;
+  m.u.hello.platform = e->platform;
+  if (ck__enr_send(e, &m) != CK_OK) {
+    ck__enr_fail(e, e->err.code, ck_errctx_msg(&e->err));
+    return;
+  }
   memset(&m, 0, sizeof m);
   m.type = CK_WIRE_ENROLL;
   m.id = e->req_id;
@@ -252,7 +272,7 @@ static ck_err ck__enr_exchange(ck__enr *e, const ck_enroll_opts *o,
 
   ck_wire_framer_init(&e->fr, 0);
   e->req = req;
-  e->req_id = 1;
+  e->req_id = 2; /* 1 is the hello */
   e->rc = CK_ERR_INTERNAL;
   memset(&tc, 0, sizeof tc);
   tc.role = CK_TLS_CLIENT;
@@ -328,8 +348,8 @@ ck_err ck_enroll_run(const ck_enroll_opts *o, char *agent_id, size_t idlen,
   ck__enr *e = NULL;
   char *key_pem = NULL, *cert_pem = NULL, *ca_pem = NULL;
   size_t key_pem_len = 0, cert_pem_len = 0, ca_pem_len = 0;
-  char host[256];
-  struct utsname un;
+  char platform[160];
+  ck_hostfacts hf;
   ck_name_attr subj;
   ck_csr_req creq;
   ck_wire_enroll req;
@@ -354,15 +374,8 @@ ck_err ck_enroll_run(const ck_enroll_opts *o, char *agent_id, size_t idlen,
                     "it)",
                     dir);
 
-  /* host facts */
-  if (o->name != NULL) {
-    ck_strlcpy(host, o->name, sizeof host);
-  } else if (gethostname(host, sizeof host) != 0) {
-    ck_strlcpy(host, "localhost", sizeof host);
-  }
-  host[sizeof host - 1] = '\0';
-  if (uname(&un) != 0)
-    memset(&un, 0, sizeof un);
+  /* host facts (no hardware key stores: the agent reports those later) */
+  ck_hostfacts_read(&hf, o->name);
 
   /* the identity key, generated here */
   if ((rc = ck_key_spec_parse(o->key_spec ? o->key_spec : "ec-p256", &ks,
@@ -373,7 +386,7 @@ ck_err ck_enroll_run(const ck_enroll_opts *o, char *agent_id, size_t idlen,
   if ((rc = ck_key_generate(&ks, &key, err)) != CK_OK)
     goto out;
   subj.type = "CN";
-  subj.value = host;
+  subj.value = hf.hostname;
   memset(&creq, 0, sizeof creq);
   creq.subject = &subj;
   creq.n_subject = 1;
@@ -385,15 +398,15 @@ ck_err ck_enroll_run(const ck_enroll_opts *o, char *agent_id, size_t idlen,
   req.token = o->token;
   req.csr.data = csr_der;
   req.csr.len = csr_len;
-  req.host.hostname = host;
-  req.host.os = ck_platform_name();
-  req.host.arch = un.machine[0] ? un.machine : NULL;
-  req.host.os_version = un.release[0] ? un.release : NULL;
+  ck_hostfacts_wire(&hf, &req.host);
 
   if ((e = calloc(1, sizeof *e)) == NULL) {
     rc = ck_failf(err, CK_ERR_NOMEM, "out of memory");
     goto out;
   }
+  snprintf(platform, sizeof platform, "%s-%s", ck_platform_name(),
+           hf.arch[0] ? hf.arch : "unknown");
+  e->platform = platform;
   if ((rc = ck__enr_exchange(e, o, &req)) != CK_OK) {
     rc = ck_failf(err, rc, "%s", ck_errctx_msg(&e->err));
     goto out;
@@ -480,16 +493,57 @@ out:
 
 static void ck__enr_usage(FILE *f) {
   fprintf(f,
-          "usage: certkeeper-agent enroll --server HOST:PORT --token TOKEN\n"
-          "         --ca-fingerprint SHA256 [--state-dir DIR] [--name HOSTNAME]\n"
-          "         [--key ec-p256] [--force]\n");
+          "usage: certkeeper-agent enroll --server HOST:PORT\n"
+          "         (--token-file FILE | --token TOKEN) --ca-fingerprint SHA256\n"
+          "         [--state-dir DIR] [--name HOSTNAME] [--key ec-p256] [--force]\n"
+          "  --token-file is preferred: --token shows in the process list\n");
+}
+
+/* Reads the token from the file at path (keeps it out of the process list
+ * and shell history): its first line, surrounding blanks removed. *out is
+ * malloc'ed (wipe and free it). */
+static ck_err ck__enr_token_file(const char *path, char **out,
+                                 ck_errctx *err) {
+  uint8_t *buf = NULL;
+  size_t len = 0, start = 0, end;
+  char *tok;
+  ck_err rc;
+
+  *out = NULL;
+  rc = ck_fs_read_file(path, CK_ENROLL_TOKEN_FILE_MAX, &buf, &len, err);
+  if (rc != CK_OK)
+    return ck_failf(err, rc, "--token-file %s", path);
+  while (start < len && (buf[start] == ' ' || buf[start] == '\t'))
+    start++;
+  end = start;
+  while (end < len && buf[end] != '\n' && buf[end] != '\r')
+    end++;
+  while (end > start && (buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+    end--;
+  if (end == start) {
+    rc = ck_failf(err, CK_ERR_INVAL, "--token-file %s: no token on its first "
+                  "line", path);
+    goto out;
+  }
+  if ((tok = malloc(end - start + 1)) == NULL) {
+    rc = ck_failf(err, CK_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  memcpy(tok, buf + start, end - start);
+  tok[end - start] = '\0';
+  *out = tok;
+out:
+  ck_wipe(buf, len);
+  free(buf);
+  return rc;
 }
 
 int ck_enroll_main(int argc, char **argv) {
   ck_enroll_opts o;
   ck_errctx err = CK_ERRCTX_INIT;
-  char id[128];
-  int i;
+  const char *token_file = NULL;
+  char id[128], *file_token = NULL;
+  int i, status;
 
   memset(&o, 0, sizeof o);
   for (i = 0; i < argc; i++) {
@@ -507,6 +561,8 @@ int ck_enroll_main(int argc, char **argv) {
       dst = &o.server;
     else if (strcmp(a, "--token") == 0)
       dst = &o.token;
+    else if (strcmp(a, "--token-file") == 0)
+      dst = &token_file;
     else if (strcmp(a, "--ca-fingerprint") == 0)
       dst = &o.ca_fingerprint;
     else if (strcmp(a, "--state-dir") == 0)
@@ -523,17 +579,37 @@ int ck_enroll_main(int argc, char **argv) {
     }
     *dst = argv[++i];
   }
-  if (o.server == NULL || o.token == NULL || o.ca_fingerprint == NULL) {
-    fprintf(stderr, "certkeeper-agent enroll: --server, --token and "
-                    "--ca-fingerprint are required\n");
+  if (o.token != NULL && token_file != NULL) {
+    fprintf(stderr, "certkeeper-agent enroll: give --token or --token-file, "
+                    "not both\n");
     ck__enr_usage(stderr);
     return 2;
   }
+  if (o.server == NULL || (o.token == NULL && token_file == NULL) ||
+      o.ca_fingerprint == NULL) {
+    fprintf(stderr, "certkeeper-agent enroll: --server, --token-file (or "
+                    "--token) and --ca-fingerprint are required\n");
+    ck__enr_usage(stderr);
+    return 2;
+  }
+  if (token_file != NULL) {
+    if (ck__enr_token_file(token_file, &file_token, &err) != CK_OK) {
+      fprintf(stderr, "certkeeper-agent enroll: %s\n", ck_errctx_msg(&err));
+      return 1;
+    }
+    o.token = file_token;
+  }
+  status = 0;
   if (ck_enroll_run(&o, id, sizeof id, &err) != CK_OK) {
     fprintf(stderr, "certkeeper-agent enroll: %s\n", ck_errctx_msg(&err));
-    return 1;
+    status = 1;
+  } else {
+    printf("enrolled as agent %s with %s; state in %s\n", id, o.server,
+           o.state_dir != NULL ? o.state_dir : CK_STATE_DEFAULT_DIR);
   }
-  printf("enrolled as agent %s with %s; state in %s\n", id, o.server,
-         o.state_dir != NULL ? o.state_dir : CK_STATE_DEFAULT_DIR);
-  return 0;
+  if (file_token != NULL) {
+    ck_wipe(file_token, strlen(file_token));
+    free(file_token);
+  }
+  return status;
 }

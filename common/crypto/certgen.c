@@ -59,6 +59,7 @@ static const uint8_t alg_ed25519[] = "\x30\x05\x06\x03\x2b\x65\x70";
 #define OID_AD_CA_ISSUERS "\x2b\x06\x01\x05\x05\x07\x30\x02"
 #define OID_OCSP_NOCHECK "\x2b\x06\x01\x05\x05\x07\x30\x01\x05"
 #define OID_CDP "\x55\x1d\x1f"
+#define OID_FRESHEST_CRL "\x55\x1d\x2e"
 #define OID_EKU_OCSP_SIGNING "\x2b\x06\x01\x05\x05\x07\x03\x09"
 
 static const struct {
@@ -118,6 +119,10 @@ static int time_in_range(int64_t t) {
 
 /* RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050. */
 static void write_time(ck__derw *w, int64_t t) {
+  ck__certgen_write_time(w, t, 0);
+}
+
+void ck__certgen_write_time(ck__derw *w, int64_t t, int generalized) {
   int64_t days = t / 86400, secs = t % 86400;
   int y, m, d;
   char buf[32];
@@ -128,7 +133,7 @@ static void write_time(ck__derw *w, int64_t t) {
     days--;
   }
   civil_from_days(days, &y, &m, &d);
-  if (y >= 1950 && y <= 2049) {
+  if (!generalized && y >= 1950 && y <= 2049) {
     n = snprintf(buf, sizeof buf, "%02d%02d%02d%02d%02d%02dZ", y % 100, m, d,
                  (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
     ck__derw_tlv(w, CK__T_UTCTIME, buf, (size_t)n);
@@ -535,6 +540,9 @@ static ck_err check_tmpl(const ck_certgen_issuer *iss, const ck_certgen_tmpl *t,
     rc = check_urls("caIssuers", t->ca_issuers_urls, t->n_ca_issuers_urls, err);
   if (rc == CK_OK)
     rc = check_urls("CRL", t->crl_urls, t->n_crl_urls, err);
+  if (rc == CK_OK)
+    rc = check_urls("freshest CRL", t->freshest_crl_urls, t->n_freshest_crl_urls,
+                    err);
   return rc;
 }
 
@@ -673,6 +681,20 @@ static ck_err write_extensions(ck__derw *w, const ck_certgen_issuer *iss,
     ck__derw_begin(w, CK__T_CTXC | 0); /* distributionPoint */
     ck__derw_begin(w, CK__T_CTXC | 0); /* fullName GeneralNames */
     write_uris(w, t->crl_urls, t->n_crl_urls);
+    ck__derw_end(w);
+    ck__derw_end(w);
+    ck__derw_end(w);
+    ck__derw_end(w);
+    ext_end(w);
+  }
+
+  if (t->n_freshest_crl_urls > 0) { /* same syntax as the CDP (RFC 5280 4.2.1.15) */
+    ext_begin(w, OID(OID_FRESHEST_CRL), 0);
+    ck__derw_begin(w, CK__T_SEQUENCE);
+    ck__derw_begin(w, CK__T_SEQUENCE);
+    ck__derw_begin(w, CK__T_CTXC | 0);
+    ck__derw_begin(w, CK__T_CTXC | 0);
+    write_uris(w, t->freshest_crl_urls, t->n_freshest_crl_urls);
     ck__derw_end(w);
     ck__derw_end(w);
     ck__derw_end(w);
@@ -838,4 +860,33 @@ ck_err ck_certgen_random_serial(uint8_t out[CK_CERTGEN_SERIAL_LEN]) {
     return rc;
   out[0] = (uint8_t)((out[0] & 0x3f) | 0x40);
   return CK_OK;
+}
+
+/* ------------------------------------------- other signed structures */
+
+ck_err ck__certgen_sign_raw(const ck_certgen_issuer *iss, const uint8_t *tbs,
+                            size_t len, uint8_t sig[CK__CERTGEN_SIG_MAX],
+                            size_t *sig_len, const uint8_t **alg,
+                            size_t *alg_len, ck_errctx *err) {
+  *alg = iss->sig_alg;
+  *alg_len = iss->sig_alg_len;
+  return ck__certgen_be_sign(iss->signer, tbs, len, sig, sig_len, err);
+}
+
+const uint8_t *ck__certgen_issuer_name(const ck_certgen_issuer *iss,
+                                       size_t *len) {
+  *len = iss->name_len;
+  return iss->name;
+}
+
+const uint8_t *ck__certgen_issuer_key_id(const ck_certgen_issuer *iss,
+                                         size_t *len) {
+  *len = iss->ski_len;
+  return iss->ski;
+}
+
+const uint8_t *ck__certgen_issuer_alg(const ck_certgen_issuer *iss,
+                                      size_t *len) {
+  *len = iss->sig_alg_len;
+  return iss->sig_alg;
 }

@@ -29,6 +29,7 @@
  *   authorityInfoAccess  OCSP and caIssuers URIs, when given
  *   cRLDistributionPoints  one distribution point with the URIs as its
  *                      fullName (alternative locations of one CRL)
+ *   freshestCRL        the same for the delta CRL, when given
  *   id-pkix-ocsp-nocheck  when ocsp_nocheck (delegated OCSP responders)
  *
  * The library checks structure, not policy: it refuses what can never make
@@ -111,6 +112,11 @@ typedef struct ck_certgen_tmpl {
 
   int ocsp_nocheck; /* add id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1); needs
                        the OCSPSigning EKU */
+
+  /* freshestCRL (RFC 5280 4.2.1.15): where the delta CRL is, same rules as
+   * crl_urls. */
+  const char *const *freshest_crl_urls;
+  size_t n_freshest_crl_urls;
 } ck_certgen_tmpl;
 
 /* A prepared issuer; opaque, immutable once made, shareable across threads. */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/crypto/certgen.h"
 #include "common/crypto/crypto_int.h"
 
 /* Largest signature a signer may produce (RSA 8192). */
@@ -40,5 +41,26 @@ ck_err ck__certgen_be_sign(void *signer, const uint8_t *tbs, size_t len,
 
 /* Frees a signer. NULL is a no-op. */
 void ck__certgen_be_free(void *signer);
+
+/* ---- other signed structures (CRLs, OCSP responses: crl.c, ocsp.c) ---- */
+
+/* Signs len bytes at tbs with iss's key. *alg (static) is the DER
+ * AlgorithmIdentifier to write next to the signature. Thread-safe. */
+ck_err ck__certgen_sign_raw(const ck_certgen_issuer *iss, const uint8_t *tbs,
+                            size_t len, uint8_t sig[CK__CERTGEN_SIG_MAX],
+                            size_t *sig_len, const uint8_t **alg,
+                            size_t *alg_len, ck_errctx *err);
+/* The issuer's Name DER (NULL, *len 0 for a self-signed issuer) and key
+ * identifier (what certificates it issues carry as AKI). Borrowed. */
+const uint8_t *ck__certgen_issuer_name(const ck_certgen_issuer *iss,
+                                       size_t *len);
+const uint8_t *ck__certgen_issuer_key_id(const ck_certgen_issuer *iss,
+                                         size_t *len);
+/* The DER AlgorithmIdentifier iss signs with (static). */
+const uint8_t *ck__certgen_issuer_alg(const ck_certgen_issuer *iss,
+                                      size_t *len);
+/* Writes a Time: UTCTime through 2049 and GeneralizedTime after, or
+ * always GeneralizedTime when generalized is 1 (OCSP). */
+void ck__certgen_write_time(ck__derw *w, int64_t t, int generalized);
 
 #endif

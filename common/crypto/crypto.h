@@ -56,6 +56,12 @@ const char *ck_crypto_backend_version(void);
 ck_err ck_crypto_sha256(const void *data, size_t len,
                         uint8_t out[CK_SHA256_LEN]);
 
+/* SHA-1, for interoperability only: OCSP CertIDs (RFC 6960, which clients
+ * such as `openssl ocsp` still send with SHA-1). Never for signatures or
+ * fingerprints. Same returns as ck_crypto_sha256. */
+#define CK_SHA1_LEN 20
+ck_err ck_crypto_sha1(const void *data, size_t len, uint8_t out[CK_SHA1_LEN]);
+
 /* Formats n bytes as hex into out (outlen bytes incl. NUL). colons=0 gives
  * lower-case "ab01..."; colons=1 gives upper-case "AB:01:..." as printed by
  * `openssl x509 -fingerprint`. Returns CK_ERR_RANGE (and writes "") when out
@@ -222,6 +228,22 @@ ck_err ck_key_spki_der(const ck_key *key, uint8_t **out, size_t *out_len,
  * and compared across certificates and CSRs). */
 ck_err ck_key_spki_sha256(const ck_key *key, uint8_t out[CK_SHA256_LEN],
                           ck_errctx *err);
+
+/* Cheap path for discovery (keypeek.c, the same in both backends): the
+ * SHA-256 of the SubjectPublicKeyInfo of the private key in data (PEM or
+ * DER; PKCS#8, PKCS#1 RSA, SEC1 EC), rebuilt from the public part the key
+ * encoding carries, without loading the key (~100x cheaper than
+ * ck_key_parse with OpenSSL 3). Gives the same hash as ck_key_spki_sha256
+ * would, plus the key type and bits. The private part is not looked at, so
+ * this does not prove the key is valid or consistent. CK_ERR_UNSUPPORTED
+ * when the public key would have to be derived (EC without its public point
+ * or with a compressed one, Ed25519/Ed448 without the v2 public key, other
+ * algorithms, explicit EC parameters): use ck_key_parse then.
+ * CK_ERR_KEY_ENCRYPTED, CK_ERR_BAD_KEY / CK_ERR_BAD_PEM for malformed
+ * input, CK_ERR_LIMIT over 16 MiB. */
+ck_err ck_key_peek_spki_sha256(const uint8_t *data, size_t len,
+                               ck_key_type *type, unsigned *bits,
+                               uint8_t out[CK_SHA256_LEN], ck_errctx *err);
 
 /* Frees key and wipes its material. NULL is a no-op. */
 void ck_key_free(ck_key *key);

@@ -89,5 +89,9 @@ void ck_listener_close(ck_listener *l, void (*cb)(void *data));
 typedef void (*ck_connect_cb)(ck_conn *c, ck_err status, void *arg);
 ck_err ck_tcp_connect(uv_loop_t *loop, const char *addr, ck_connect_cb cb,
                       void *arg, ck_errctx *err);
+/* Inside a connect callback reporting a failure: the OS error text of it
+ * ("connection refused", "cannot resolve the host: unknown node or
+ * service"); "" otherwise. Per thread, valid until the callback returns. */
+const char *ck_tcp_connect_error(void);
 
 #endif

@@ -460,12 +460,27 @@ typedef struct tcp_connect {
   ck_connect_cb cb;
   void *arg;
   ck_err last;            /* last failure, reported if all attempts fail */
+  char why[128];          /* its OS error text ("connection refused") */
 } tcp_connect;
+
+/* The OS error text of the failure being reported, for the connect
+ * callback (ck_tcp_connect_error): per thread, as each loop runs on one. */
+static _Thread_local char connect_error[128];
+
+const char *ck_tcp_connect_error(void) {
+  return connect_error;
+}
+
+static void connect_why(tcp_connect *cr, const char *what, int uvrc) {
+  snprintf(cr->why, sizeof cr->why, "%s%s", what, uv_strerror(uvrc));
+}
 
 static void connect_finish(tcp_connect *cr, tcp_conn *tc, ck_err status) {
   ck_connect_cb cb = cr->cb;
   void *arg = cr->arg;
 
+  memcpy(connect_error, status != CK_OK ? cr->why : "",
+         status != CK_OK ? sizeof connect_error : 1);
   if (cr->ai != NULL)
     uv_freeaddrinfo(cr->ai);
   free(cr);
@@ -499,6 +514,7 @@ static void connect_done(uv_connect_t *req, int status) {
   }
   cr->last = status == UV_ECANCELED ? CK_ERR_CANCELED
                                     : ck_err_from_errno(status);
+  connect_why(cr, "", status);
   if (cr->last == CK_ERR_INVAL || cr->last == CK_ERR_IO)
     cr->last = CK_ERR_NET;
   tc->closing = 1;
@@ -524,6 +540,7 @@ static ck_err connect_try(tcp_connect *cr, const struct sockaddr *sa) {
     cr->last = ck_err_from_errno(rc);
     if (cr->last == CK_ERR_INVAL || cr->last == CK_ERR_IO)
       cr->last = CK_ERR_NET;
+    connect_why(cr, "", rc);
     return cr->last;
   }
   cr->tc = tc;
@@ -536,6 +553,7 @@ static void connect_resolved(uv_getaddrinfo_t *gai, int status,
 
   if (status != 0) {
     cr->last = status == UV_ECANCELED ? CK_ERR_CANCELED : CK_ERR_ADDR;
+    connect_why(cr, "cannot resolve the host: ", status);
     if (res != NULL)
       uv_freeaddrinfo(res);
     connect_finish(cr, NULL, cr->last);
@@ -544,6 +562,7 @@ static void connect_resolved(uv_getaddrinfo_t *gai, int status,
   cr->ai = res;
   cr->next = res;
   cr->last = CK_ERR_ADDR;
+  snprintf(cr->why, sizeof cr->why, "the host has no IPv4/IPv6 address");
   connect_next(cr);
 }
 
@@ -570,8 +589,10 @@ ck_err ck_tcp_connect(uv_loop_t *loop, const char *addr, ck_connect_cb cb,
   if (numeric_addr(host, port, &ss)) {
     e = connect_try(cr, (const struct sockaddr *)&ss);
     if (e != CK_OK) {
+      e = ck_failf(err, e, "connect %s: %s (%s)", addr, ck_strerror(e),
+                   cr->why[0] != '\0' ? cr->why : "no detail");
       free(cr);
-      return ck_failf(err, e, "connect %s: %s", addr, ck_strerror(e));
+      return e;
     }
     return CK_OK;
   }

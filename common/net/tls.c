@@ -517,7 +517,12 @@ static void on_tcp_connected(ck_conn *c, ck_err status, void *arg) {
   ck_err rc;
 
   if (status != CK_OK) {
-    ck_failf(&err, status, "connect %s: %s", tcn->addr, ck_strerror(status));
+    const char *why = ck_tcp_connect_error();
+    if (why[0] != '\0')
+      ck_failf(&err, status, "connect %s: %s (%s)", tcn->addr,
+               ck_strerror(status), why);
+    else
+      ck_failf(&err, status, "connect %s: %s", tcn->addr, ck_strerror(status));
     tcn->cb(NULL, status, &err, tcn->arg);
     connect_free(tcn);
     return;

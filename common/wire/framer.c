@@ -121,6 +121,14 @@ ck_err ck_wire_framer_next(ck_wire_framer *f, const uint8_t **body, size_t *len,
   if (f->failed != CK_OK)
     return ck_failf(err, f->failed, "framer stopped after an earlier error");
   avail = f->len - f->start;
+  if (avail == 0 && f->cap > CK_WIRE_FRAMER_KEEP) {
+    /* everything handed out: give a large frame's buffer back instead of
+     * keeping the largest size ever seen (an idle agent holds little) */
+    ck_wipe(f->buf, f->cap);
+    free(f->buf);
+    f->buf = NULL;
+    f->cap = f->len = f->start = 0;
+  }
   if (avail < CK_WIRE_HEADER_LEN)
     return CK_ERR_AGAIN;
   blen = (uint32_t)f->buf[f->start] << 24 |

@@ -51,9 +51,14 @@ ck_err ck_wire_framer_feed(ck_wire_framer *f, const uint8_t *data, size_t len,
                            ck_errctx *err);
 
 /* Takes the next complete frame: *body points into the framer's buffer
- * (borrowed, valid until the next ck_wire_framer_feed/_free) and *len is its
- * size (0 for an empty frame, which the decoder refuses). Returns CK_OK,
- * CK_ERR_AGAIN when no complete frame is buffered, or the framer's failure. */
+ * (borrowed, valid until the next ck_wire_framer_feed/_free, or the next
+ * ck_wire_framer_next that returns CK_ERR_AGAIN) and *len is its size (0 for
+ * an empty frame, which the decoder refuses). Returns CK_OK, CK_ERR_AGAIN
+ * when no complete frame is buffered, or the framer's failure. When nothing
+ * is buffered and the buffer grew beyond CK_WIRE_FRAMER_KEEP bytes, the
+ * CK_ERR_AGAIN call also frees it (wiped), so a long-lived connection does
+ * not keep its largest frame's buffer. */
+#define CK_WIRE_FRAMER_KEEP (64u * 1024u)
 ck_err ck_wire_framer_next(ck_wire_framer *f, const uint8_t **body, size_t *len,
                            ck_errctx *err);
 

@@ -135,6 +135,7 @@ static const ck__wire_field host_rows[] = {
     REQ(ck_wire_host, arch, CK__WK_STR),
     OPT(ck_wire_host, machine_id, CK__WK_STR),
     OPT(ck_wire_host, addrs, CK__WK_STRV),
+    OPT(ck_wire_host, hwkeys, CK__WK_STRV),
 };
 SCHEMA(host_schema, "host", ck_wire_host, host_rows);
 
@@ -186,6 +187,9 @@ static const ck__wire_field inventory_rows[] = {
         CK__WIRE_NO_OFF, offsetof(ck_wire_inventory, n_findings),
         &finding_schema, NULL),
     OPT(ck_wire_inventory, removed, CK__WK_STRV),
+    ROW(ck_wire_inventory, host, CK__WK_STRUCT, 0,
+        offsetof(ck_wire_inventory, has_host), CK__WIRE_NO_OFF, &host_schema,
+        NULL),
 };
 SCHEMA(inventory_schema, "inventory", ck_wire_inventory, inventory_rows);
 
@@ -237,6 +241,7 @@ static const ck__wire_field cert_rows[] = {
     OPT(ck_wire_cert, chain, CK__WK_BINV),
     OPT(ck_wire_cert, cert_id, CK__WK_STR),
     OPT(ck_wire_cert, agent_id, CK__WK_STR),
+    OPTH(ck_wire_cert, renew_at, CK__WK_I64),
 };
 SCHEMA(cert_schema, "cert", ck_wire_cert, cert_rows);
 

@@ -141,7 +141,8 @@ typedef struct ck_wire_hello {
   bool has_max_v;
 } ck_wire_hello;
 
-/* Facts about the enrolling host. */
+/* Facts about the host: sent at enrollment, and again in inventories when
+ * they change (the hardware key stores come and go). */
 typedef struct ck_wire_host {
   const char *hostname;   /* short host name */
   const char *fqdn;       /* optional */
@@ -150,6 +151,9 @@ typedef struct ck_wire_host {
   const char *arch;       /* "x86_64" */
   const char *machine_id; /* optional: /etc/machine-id or device serial */
   ck_wire_strv addrs;     /* optional: IP addresses of the host */
+  ck_wire_strv hwkeys;    /* optional: hardware key stores present, "kind:name":
+                             "tpm:tpm0", "tpm:tpmrm0",
+                             "smartcard-reader:<name or devpath>" */
 } ck_wire_host;
 
 /* One-time enrollment: token plus a CSR for a key generated on the host. */
@@ -216,6 +220,9 @@ typedef struct ck_wire_inventory {
   const ck_wire_finding *findings; /* n_findings entries */
   size_t n_findings;
   ck_wire_strv removed; /* delta: paths that no longer hold a certificate */
+  ck_wire_host host;    /* optional: the host's current facts (part 0 of a
+                           full inventory; a delta when they changed) */
+  bool has_host;
 } ck_wire_inventory;
 
 typedef enum ck_wire_event_kind {
@@ -282,6 +289,9 @@ typedef struct ck_wire_cert {
   ck_wire_binv chain;   /* DER, issuer of cert first; optional */
   const char *cert_id;  /* optional: managed certificate id */
   const char *agent_id; /* optional: enrollment answer: the agent's id */
+  int64_t renew_at;     /* optional: epoch seconds when the profile's renewal
+                           window opens (the agent renews then, minus jitter) */
+  bool has_renew_at;
 } ck_wire_cert;
 
 /* The request (id echoes it) waits, e.g. for approval. */

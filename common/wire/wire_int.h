@@ -24,7 +24,8 @@ typedef enum ck__wire_kind {
   CK__WK_STRV,   /* ck_wire_strv                 array of str */
   CK__WK_BINV,   /* ck_wire_binv                 array of bin */
   CK__WK_KVV,    /* ck_wire_kvv                  map str -> str */
-  CK__WK_STRUCT, /* embedded struct              map (always required) */
+  CK__WK_STRUCT, /* embedded struct              map (required, or optional
+                                                 with a has_<name> flag) */
   CK__WK_STRUCTV /* pointer + size_t count       array of map */
 } ck__wire_kind;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto/crl.h"
 #include "common/util/clock.h"
 #include "common/util/fs.h"
 #include "common/util/mem.h"
@@ -189,8 +190,8 @@ const ck_ca *ck_ca_set_at(const ck_ca_set *set, size_t i) {
 static ck_err ca_issue(const ck_ca *ca, const ck_ca_issue_req *r,
                        int fields_only, ck_cert **out, ck_errctx *err) {
   char ocsp[CK_CERTGEN_MAX_URL_LEN], issuers[CK_CERTGEN_MAX_URL_LEN],
-      crl[CK_CERTGEN_MAX_URL_LEN];
-  const char *ocsp_p = ocsp, *issuers_p = issuers, *crl_p = crl;
+      crl[CK_CERTGEN_MAX_URL_LEN], delta[CK_CERTGEN_MAX_URL_LEN];
+  const char *ocsp_p = ocsp, *issuers_p = issuers, *crl_p = crl, *delta_p = delta;
   uint8_t serial[CK_CERTGEN_SERIAL_LEN];
   ck_certgen_tmpl t;
   ck_err rc;
@@ -220,13 +221,22 @@ static ck_err ca_issue(const ck_ca *ca, const ck_ca_issue_req *r,
   if (r->base_url != NULL && r->base_url[0] != '\0') {
     snprintf(ocsp, sizeof ocsp, "%s/ocsp", r->base_url);
     snprintf(issuers, sizeof issuers, "%s/ca/%s.crt", r->base_url, ca->name);
-    snprintf(crl, sizeof crl, "%s/crl/%s.crl", r->base_url, ca->name);
+    if (r->crl_shards > 1 && !ck_cert_get_info(ca->cert)->self_signed) {
+      unsigned k = ck_crl_shard_of(serial, sizeof serial, (unsigned)r->crl_shards);
+      snprintf(crl, sizeof crl, "%s/crl/%s-s%u.crl", r->base_url, ca->name, k);
+      snprintf(delta, sizeof delta, "%s/crl/%s-s%u-delta.crl", r->base_url, ca->name, k);
+    } else {
+      snprintf(crl, sizeof crl, "%s/crl/%s.crl", r->base_url, ca->name);
+      snprintf(delta, sizeof delta, "%s/crl/%s-delta.crl", r->base_url, ca->name);
+    }
     t.ocsp_urls = &ocsp_p;
     t.n_ocsp_urls = 1;
     t.ca_issuers_urls = &issuers_p;
     t.n_ca_issuers_urls = 1;
     t.crl_urls = &crl_p;
     t.n_crl_urls = 1;
+    t.freshest_crl_urls = &delta_p;
+    t.n_freshest_crl_urls = 1;
   }
   if (!fields_only)
     return ck_certgen_issue(ca->iss, &t, out, err);

@@ -47,7 +47,8 @@ size_t ck_ca_set_count(const ck_ca_set *set);
 const ck_ca *ck_ca_set_at(const ck_ca_set *set, size_t i);
 
 /* What to issue. URLs are derived from base_url ("http://host:port"):
- * OCSP base/ocsp, caIssuers base/ca/<ca>.crt, CRL base/crl/<ca>.crl. */
+ * OCSP base/ocsp, caIssuers base/ca/<ca>.crt, CRL base/crl/<ca>.crl,
+ * freshest (delta) CRL base/crl/<ca>-delta.crl. */
 typedef struct ck_ca_issue_req {
   const ck_csr *csr;        /* verified by the caller */
   const ck_name_attr *subject; /* subject attributes (may be empty) ... */
@@ -61,6 +62,12 @@ typedef struct ck_ca_issue_req {
   const char *const *eku;
   size_t n_eku;
   const char *base_url;
+  int crl_shards;           /* > 1: the CDP and freshest CRL name the
+                               serial's shard, base/crl/<ca>-s<k>.crl and
+                               base/crl/<ca>-s<k>-delta.crl, k =
+                               ck_crl_shard_of(serial) (crl.h); not for a
+                               self-signed CA (the validation service
+                               shards only intermediates) */
 } ck_ca_issue_req;
 
 /* Issues an end-entity certificate from ca with a fresh random serial. */

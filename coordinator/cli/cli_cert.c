@@ -1,4 +1,4 @@
-/* cli_cert.c — `certkeeper cert issue|list|show|revoke`: certificates
+/* cli_cert.c — `certkeeper cert issue|list|show|blast-radius|revoke`: certificates
  * through /api/v1/certificates (docs/api.md "Certificates").
  *
  * issue reads a CSR (PEM or DER; sent as canonical PEM), asks for a
@@ -343,6 +343,19 @@ static int run_revoke(ck_cli *cli) {
     return CK_CLI_USAGE;
   }
   body = json_pack("{s:s}", "reason", reason);
+  if (body != NULL && ck_cli_args_has(cli->args, "no-replace"))
+    json_object_set_new(body, "replace", json_false());
+  if (body != NULL && ck_cli_args_has(cli->args, "replace-first")) {
+    const char *dl = ck_cli_args_get(cli->args, "deadline");
+    json_object_set_new(body, "replace_first", json_true());
+    json_object_set_new(body, "force", json_boolean(ck_cli_args_has(cli->args, "force")));
+    if (dl != NULL)
+      json_object_set_new(body, "deadline", json_string(dl));
+  } else if (ck_cli_args_get(cli->args, "deadline") != NULL) {
+    json_decref(body);
+    ck_cli_errorf(cli, "--deadline goes with --replace-first");
+    return CK_CLI_USAGE;
+  }
   if (body == NULL) {
     ck_cli_errorf(cli, "out of memory");
     return CK_CLI_LOCAL_IO;
@@ -355,16 +368,237 @@ static int run_revoke(ck_cli *cli) {
     goto out;
   if (cli->json && ans.json != NULL) {
     rc = ck_cli_out_json(ans.json);
+  } else if (ans.status == 202) {
+    const json_t *pl = json_object_get(ans.json, "plan");
+    char id[32], dl[64], n[32];
+    printf("revocation plan %s: waiting for %s holder(s) to replace it until %s%s\n",
+           ck_cli_fmt_value(json_object_get(pl, "id"), id, sizeof id),
+           ck_cli_fmt_value(json_object_get(pl, "pending"), n, sizeof n),
+           ck_cli_fmt_value(json_object_get(pl, "deadline"), dl, sizeof dl),
+           json_is_true(json_object_get(pl, "force")) ? ", then revoke regardless"
+                                                      : ", then stop");
+    printf("follow it with: certkeeper cert plans %s\n", id);
   } else if (!cli->json) {
     char s[256];
     const json_t *sv = json_object_get(ans.json, "serial");
+    const json_t *rp = json_object_get(ans.json, "replacement");
     printf("revoked %s (reason %s)\n",
            sv != NULL ? ck_cli_fmt_value(sv, s, sizeof s)
                       : ck_cli_clean(serial, 0, s, sizeof s),
            reason);
+    if (json_is_object(rp)) {
+      const json_t *cmds = json_object_get(rp, "commands"), *cm;
+      size_t k;
+      printf("replace-before-revoke queued for %lld holder(s)\n",
+             (long long)json_integer_value(json_object_get(rp, "queued")));
+      json_array_foreach(cmds, k, cm) {
+        char a[256], t[512], st[64];
+        printf("  %s %s: %s\n",
+               ck_cli_fmt_value(json_object_get(cm, "agent"), a, sizeof a),
+               ck_cli_fmt_value(json_object_get(cm, "target"), t, sizeof t),
+               ck_cli_fmt_value(json_object_get(cm, "status"), st, sizeof st));
+      }
+    }
   }
 out:
   json_decref(body);
+  ck_cli_answer_clear(&ans);
+  ck_cli_path_free(&path);
+  return rc;
+}
+
+/* ------------------------------------------------------ cert blast-radius */
+
+/* Prints one "  KEY VALUE" field of o when it is a non-empty string. */
+static void field(const json_t *o, const char *key, const char *label) {
+  const json_t *v = json_object_get(o, key);
+  char buf[512];
+
+  if (json_is_string(v) && json_string_length(v) > 0)
+    printf("  %s %s", label, ck_cli_clean(json_string_value(v), 0, buf, sizeof buf));
+}
+
+static int run_blast(ck_cli *cli) {
+  ck_cli_path path = {0};
+  ck_cli_answer ans = {0};
+  const json_t *certs, *ct, *in, *sum;
+  size_t i, j;
+  int rc;
+
+  ck_cli_path_lit(&path, "/certificates");
+  ck_cli_path_seg(&path, ck_cli_pos(cli, 0));
+  ck_cli_path_lit(&path, "/blast-radius");
+  if ((rc = ck_cli_api_call(cli, "GET", &path, NULL, NULL, &ans)) != CK_CLI_OK)
+    goto out;
+  if (!json_is_object(ans.json)) {
+    ck_cli_errorf(cli, "unexpected answer: not an object");
+    rc = CK_CLI_SERVER;
+    goto out;
+  }
+  if (cli->json) {
+    rc = ck_cli_out_json(ans.json);
+    goto out;
+  }
+  sum = json_object_get(ans.json, "summary");
+  printf("key (SPKI SHA-256) %s\n",
+         json_string_value(json_object_get(ans.json, "spki_sha256")) != NULL
+             ? json_string_value(json_object_get(ans.json, "spki_sha256"))
+             : "?");
+  printf("revoking affects %lld certificate(s) with this key, %lld install(s) on "
+         "%lld host(s), %lld service(s), %lld endpoint(s)%s\n",
+         (long long)json_integer_value(json_object_get(sum, "certificates")),
+         (long long)json_integer_value(json_object_get(sum, "installs")),
+         (long long)json_integer_value(json_object_get(sum, "hosts")),
+         (long long)json_integer_value(json_object_get(sum, "services")),
+         (long long)json_integer_value(json_object_get(sum, "endpoints")),
+         json_is_true(json_object_get(ans.json, "truncated")) ? " (truncated)" : "");
+  certs = json_object_get(ans.json, "certificates");
+  json_array_foreach(certs, i, ct) {
+    const json_t *inst = json_object_get(ct, "installs");
+    printf("cert");
+    field(ct, "serial", "serial");
+    field(ct, "subject", "subject");
+    field(ct, "status", "status");
+    if (json_is_true(json_object_get(ct, "same_certificate")))
+      printf("  (this certificate)");
+    printf("\n");
+    if (json_array_size(inst) == 0)
+      printf("    not seen installed by any agent\n");
+    json_array_foreach(inst, j, in) {
+      printf("   ");
+      field(in, "agent", "agent");
+      field(in, "host", "host");
+      field(in, "path", "path");
+      field(in, "service", "service");
+      field(in, "endpoint", "endpoint");
+      field(in, "last_seen", "last-seen");
+      printf("\n");
+    }
+  }
+out:
+  ck_cli_answer_clear(&ans);
+  ck_cli_path_free(&path);
+  return rc;
+}
+
+/* ----------------------------------------------------------- cert plans */
+
+static int run_plans(ck_cli *cli) {
+  ck_cli_path path = {0};
+  ck_cli_answer ans = {0};
+  json_t *list;
+  const json_t *pl, *h;
+  const char *id = ck_cli_pos(cli, 0);
+  size_t i, j;
+  int rc;
+
+  ck_cli_path_lit(&path, "/revocation-plans");
+  if (id != NULL)
+    ck_cli_path_seg(&path, id);
+  if ((rc = ck_cli_api_call(cli, "GET", &path, NULL, NULL, &ans)) != CK_CLI_OK)
+    goto out;
+  if (cli->json) {
+    rc = ck_cli_out_json(ans.json);
+    goto out;
+  }
+  list = json_object_get(ans.json, "items");
+  if (list == NULL) { /* one plan */
+    list = json_array();
+    if (ans.json != NULL)
+      json_array_append(list, ans.json);
+  } else {
+    json_incref(list);
+  }
+  json_array_foreach(list, i, pl) {
+    char a[64], b[256], c2[64], d[64], e[64], f[512];
+    printf("plan %s  serial %s  %s  reason %s  deadline %s",
+           ck_cli_fmt_value(json_object_get(pl, "id"), a, sizeof a),
+           ck_cli_fmt_value(json_object_get(pl, "serial"), b, sizeof b),
+           ck_cli_fmt_value(json_object_get(pl, "state"), c2, sizeof c2),
+           ck_cli_fmt_value(json_object_get(pl, "reason"), d, sizeof d),
+           ck_cli_fmt_value(json_object_get(pl, "deadline"), e, sizeof e));
+    if (json_string_length(json_object_get(pl, "note")) > 0)
+      printf("  (%s)", ck_cli_fmt_value(json_object_get(pl, "note"), f, sizeof f));
+    printf("\n");
+    json_array_foreach(json_object_get(pl, "holders"), j, h) {
+      char ag[256], pa[1024], st[32];
+      printf("  %s %s: %s\n", ck_cli_fmt_value(json_object_get(h, "agent"), ag, sizeof ag),
+             ck_cli_fmt_value(json_object_get(h, "path"), pa, sizeof pa),
+             ck_cli_fmt_value(json_object_get(h, "state"), st, sizeof st));
+    }
+  }
+  json_decref(list);
+out:
+  ck_cli_answer_clear(&ans);
+  ck_cli_path_free(&path);
+  return rc;
+}
+
+/* ------------------------------------------------------ cert validation */
+
+/* One analytics counter: "  LABEL N fetch(es), first .. last" + networks. */
+static void print_use(const char *label, const json_t *u) {
+  const json_t *nt;
+  char a[64], b[64], c2[64], d[96], e[64];
+  size_t i;
+
+  printf("%s %s fetch(es)", label,
+         ck_cli_fmt_value(json_object_get(u, "fetches"), a, sizeof a));
+  if (json_integer_value(json_object_get(u, "fetches")) > 0)
+    printf(", first %s, last %s",
+           ck_cli_fmt_value(json_object_get(u, "first_seen"), b, sizeof b),
+           ck_cli_fmt_value(json_object_get(u, "last_seen"), c2, sizeof c2));
+  printf("\n");
+  json_array_foreach(json_object_get(u, "networks"), i, nt) {
+    printf("    %-40s %s\n", ck_cli_fmt_value(json_object_get(nt, "network"), d, sizeof d),
+           ck_cli_fmt_value(json_object_get(nt, "fetches"), e, sizeof e));
+  }
+  if (json_integer_value(json_object_get(u, "other_networks_fetches")) > 0)
+    printf("    %-40s %s\n", "(other networks)",
+           ck_cli_fmt_value(json_object_get(u, "other_networks_fetches"), e, sizeof e));
+}
+
+static int run_validation(ck_cli *cli) {
+  ck_cli_path path = {0};
+  ck_cli_answer ans = {0};
+  const json_t *crl;
+  char a[256], b[64], c2[64];
+  int rc;
+
+  ck_cli_path_lit(&path, "/certificates");
+  ck_cli_path_seg(&path, ck_cli_pos(cli, 0));
+  ck_cli_path_lit(&path, "/validation");
+  if ((rc = ck_cli_api_call(cli, "GET", &path, NULL, NULL, &ans)) != CK_CLI_OK)
+    goto out;
+  if (!json_is_object(ans.json)) {
+    ck_cli_errorf(cli, "unexpected answer: not an object");
+    rc = CK_CLI_SERVER;
+    goto out;
+  }
+  if (cli->json) {
+    rc = ck_cli_out_json(ans.json);
+    goto out;
+  }
+  printf("certificate %s  CA %s  (counted since %s)\n",
+         ck_cli_fmt_value(json_object_get(ans.json, "serial"), a, sizeof a),
+         ck_cli_fmt_value(json_object_get(ans.json, "ca"), b, sizeof b),
+         ck_cli_fmt_value(json_object_get(ans.json, "since"), c2, sizeof c2));
+  print_use("  OCSP (this certificate)", json_object_get(ans.json, "ocsp"));
+  crl = json_object_get(ans.json, "crl");
+  if (json_is_object(crl)) {
+    print_use("  CRL (whole CA)", json_object_get(crl, "full"));
+    print_use("  delta CRL (whole CA)", json_object_get(crl, "delta"));
+  }
+  crl = json_object_get(ans.json, "crl_shard");
+  if (json_is_object(crl)) { /* the shard this certificate's CDP names */
+    char lbl[300];
+    snprintf(lbl, sizeof lbl, "  CRL shard %s",
+             ck_cli_fmt_value(json_object_get(crl, "crl"), a, sizeof a));
+    print_use(lbl, json_object_get(crl, "full"));
+    snprintf(lbl, sizeof lbl, "  delta CRL shard %s", a);
+    print_use(lbl, json_object_get(crl, "delta"));
+  }
+out:
   ck_cli_answer_clear(&ans);
   ck_cli_path_free(&path);
   return rc;
@@ -404,6 +638,13 @@ static const ck_cli_opt revoke_opts[] = {
     {"reason", "REASON", 0, 1,
      "RFC 5280 reason: keyCompromise, superseded, cessationOfOperation, ..."},
     {"force", NULL, 0, 0, "do not ask for confirmation on a terminal"},
+    {"no-replace", NULL, 0, 0,
+     "do not send replace-before-revoke to the agents holding it"},
+    {"replace-first", NULL, 0, 0,
+     "replace-then-revoke: revoke only once every holder has replaced it"},
+    {"deadline", "DURATION", 0, 0,
+     "with --replace-first: how long to wait (default 24h); with --force "
+     "it revokes then regardless"},
     {NULL, NULL, 0, 0, NULL}};
 
 static const ck_cli_cmd cert_cmds[] = {
@@ -424,11 +665,42 @@ static const ck_cli_cmd cert_cmds[] = {
     {"show", "SERIAL_OR_FINGERPRINT [--pem]",
      "Show one certificate (fields, installs, or its PEM)", NULL, 1, 1,
      show_opts, run_show},
-    {"revoke", "SERIAL --reason REASON [--force]", "Revoke a certificate",
+    {"blast-radius", "SERIAL_OR_FINGERPRINT",
+     "What revoking would break: every certificate with the same key and "
+     "where each is installed or served",
+     "Lists the certificate and every other certificate sharing its public\n"
+     "key, each with the hosts, paths, services and endpoints the agents\n"
+     "reported. Run it before `cert revoke`.",
+     1, 1, NULL, run_blast},
+    {"plans", "[ID]", "Replace-then-revoke plans and their progress per host",
+     "Lists the revocation plans made by `cert revoke --replace-first`\n"
+     "(newest first, at most 100) or shows one: state (waiting, revoked,\n"
+     "forced, expired, failed) and, per holder, waiting or replaced.",
+     0, 1, NULL, run_plans},
+    {"validation", "SERIAL_OR_FINGERPRINT",
+     "Who checks this certificate's status: OCSP fetches, CRL downloads, "
+     "client networks",
+     "Validation analytics since the coordinator started: OCSP requests for\n"
+     "this certificate (count, first and last seen, client networks as /24\n"
+     "or /48, the first 8 distinct ones listed, later ones summed) and the\n"
+     "downloads of its CA's CRL and delta CRL. In memory only: a restart\n"
+     "starts from zero. Estate-wide: GET /api/v1/validation/stats.",
+     1, 1, NULL, run_validation},
+    {"revoke",
+     "SERIAL --reason REASON [--force] [--no-replace] [--replace-first [--deadline D]]",
+     "Revoke a certificate",
      "On a terminal, asks for confirmation unless --force is given. Exit 7 "
-     "if\nthe certificate is already revoked.",
+     "if\nthe certificate is already revoked. Then the agents holding it are "
+     "sent\nreplace-before-revoke (for keyCompromise: the holders of every\n"
+     "certificate with that key) unless --no-replace, or the reason is\n"
+     "cessationOfOperation, certificateHold, removeFromCRL or privilegeWithdrawn.\n"
+     "--replace-first waits instead: the holders are sent the command and the\n"
+     "certificate is revoked once none of them has it any more (exit 0, plan\n"
+     "id printed); at --deadline the plan stops, or revokes with --force.\n"
+     "Key compromise never waits.",
      1, 1, revoke_opts, run_revoke},
     {NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
 const ck_cli_group ck_cli_group_cert = {
-    "cert", "Certificates: issue, list, show, revoke.", cert_cmds};
+    "cert", "Certificates: issue, list, show, blast-radius, revoke, plans, validation.",
+    cert_cmds};

@@ -45,6 +45,15 @@ typedef struct ck_coord_settings {
     int64_t max_inflight;      /* renewal CSRs per session */
     int64_t max_frame;         /* bytes */
   } gw;
+  struct {                      /* [validation]: OCSP and CRLs */
+    int64_t ocsp_validity;      /* seconds */
+    int64_t crl_validity;       /* seconds */
+    int crl_rebuild_on_revoke;  /* full CRL at each revocation */
+    int64_t responder_validity; /* seconds */
+    int64_t ocsp_cache_entries;
+    int64_t analytics_certs;    /* certificates tracked by analytics */
+    int64_t crl_shards;         /* CRL partitions per CA (1 = none) */
+  } val;
   /* test overrides (conformance contract) */
   char acme_dns_resolver[128];
   int acme_http01_port;

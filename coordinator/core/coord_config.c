@@ -40,6 +40,32 @@ const ck_cfg_key ck_coord_cfg_keys[] = {
      "renewal CSRs one session may have in flight at once", NULL},
     {"gateway", "max_frame", CK_CFG_SIZE, "1MiB", 65536, 16 * 1048576LL,
      "largest frame body accepted from an agent", NULL},
+    {"validation", "ocsp_validity", CK_CFG_DURATION, "1h", 60, 7 * 86400LL,
+     "how long an OCSP response is valid (nextUpdate - thisUpdate); cached "
+     "responses are re-signed at half of it", NULL},
+    {"validation", "crl_validity", CK_CFG_DURATION, "24h", 300,
+     30 * 86400LL,
+     "CRL nextUpdate - thisUpdate; CRLs are regenerated at half of it and "
+     "at every revocation", NULL},
+    {"validation", "crl_rebuild_on_revoke", CK_CFG_BOOL, "true", 0, 0,
+     "rebuild the full CRL at every revocation (the delta CRL always is); "
+     "false: only on schedule, for very large CRLs", NULL},
+    {"validation", "responder_validity", CK_CFG_DURATION, "7d", 3600,
+     365 * 86400LL,
+     "lifetime of the delegated OCSP responder certificates; rotated at "
+     "two thirds of it (must exceed 3 x ocsp_validity)", NULL},
+    {"validation", "ocsp_cache_entries", CK_CFG_INT, "200000", 0,
+     100000000,
+     "signed OCSP responses kept in memory, about 1 KiB each (0: no cache)",
+     NULL},
+    {"validation", "analytics_certs", CK_CFG_INT, "100000", 0, 10000000,
+     "certificates whose OCSP fetches are counted (validation analytics), "
+     "about 300 bytes each; least recently asked dropped first (0: off)",
+     NULL},
+    {"validation", "crl_shards", CK_CFG_INT, "1", 1, 256,
+     "CRL partitions per CA: certificates issued with N > 1 name their "
+     "shard's CRL in the CDP (/crl/<ca>-s<k>.crl); the whole-CA CRL is "
+     "still published for older certificates", NULL},
     {NULL, NULL, 0, NULL, 0, 0, NULL, ck_log_cfg_keys},
 };
 
@@ -125,6 +151,30 @@ ck_err ck_coord_load_settings(const char *data_dir,
                                  sizeof where),
                  (long long)out->gw.idle_timeout,
                  (long long)out->gw.ping_interval);
+    ck_config_free(cfg);
+    return rc;
+  }
+  ck_config_num(cfg, "validation", "ocsp_validity", &out->val.ocsp_validity);
+  ck_config_num(cfg, "validation", "crl_validity", &out->val.crl_validity);
+  ck_config_bool(cfg, "validation", "crl_rebuild_on_revoke",
+                 &out->val.crl_rebuild_on_revoke);
+  ck_config_num(cfg, "validation", "responder_validity",
+                &out->val.responder_validity);
+  ck_config_int(cfg, "validation", "ocsp_cache_entries",
+                &out->val.ocsp_cache_entries);
+  ck_config_int(cfg, "validation", "analytics_certs",
+                &out->val.analytics_certs);
+  ck_config_int(cfg, "validation", "crl_shards", &out->val.crl_shards);
+  if (out->val.responder_validity <= 3 * out->val.ocsp_validity) {
+    char where[4300];
+    rc = ck_setf(err, CK_ERR_CONFIG,
+                 "%s: [validation] responder_validity (%llds) must exceed 3 x "
+                 "ocsp_validity (%llds): responses must not outlive the "
+                 "responder certificate that signed them",
+                 ck_config_where(cfg, "validation", "responder_validity", where,
+                                 sizeof where),
+                 (long long)out->val.responder_validity,
+                 (long long)out->val.ocsp_validity);
     ck_config_free(cfg);
     return rc;
   }

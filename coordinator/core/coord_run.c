@@ -2,7 +2,8 @@
  * serves every service on one libuv loop until SIGTERM/SIGINT.
  *
  * Start-up order: settings and logging, the store (its writer thread),
- * CAs and profiles, then listeners: plain HTTP (health, CA certificates),
+ * CAs and profiles, validation (OCSP responders, first CRLs), then
+ * listeners: plain HTTP (health, CA certificates, OCSP, CRLs),
  * HTTPS (REST API), the agent gateway. /healthz answers 200 only once all
  * are listening. SIGTERM stops accepting, lets in-flight requests finish
  * (bounded by [coordinator] shutdown_grace), then closes the store, which
@@ -23,7 +24,9 @@
 #include "coordinator/gateway/gateway.h"
 #include "coordinator/http/rest.h"
 #include "coordinator/http/svc_ca.h"
+#include "coordinator/validation/validation.h"
 #include "coordinator/workflow/profile_cache.h"
+#include "coordinator/workflow/revoke_plan.h"
 
 typedef struct run_state {
   ck_coord_rt rt;
@@ -102,6 +105,8 @@ static void begin_shutdown(run_state *st, const char *why) {
     ck_listener_close(st->https_l, NULL);
     st->https_l = NULL;
   }
+  ck_validation_close(st->rt.validation);
+  ck_revoke_plans_close(st->rt.plans);
   st->closing = 1; /* held until every close below has been started */
   if (st->http != NULL) {
     st->closing++;
@@ -190,6 +195,10 @@ static ck_err start(run_state *st, const char *data_dir, const ck_coord_override
   rt->chain_pem_len = def->chain_pem_len;
   if ((rc = ck_profile_cache_new(rt->store, &rt->profiles, err)) != CK_OK)
     return rc;
+  /* OCSP responders and the first CRLs, before anything listens */
+  if ((rc = ck_validation_new(rt, &rt->validation, err)) != CK_OK ||
+      (rc = ck_revoke_plans_new(rt, 1000, &rt->plans, err)) != CK_OK)
+    return rc;
 
   /* TLS: one server context for HTTPS and the gateway; client certificates
    * are optional here (the gateway requires them after enrollment, EST
@@ -208,7 +217,8 @@ static ck_err start(run_state *st, const char *data_dir, const ck_coord_override
 
   ck_http_config_defaults(&hc);
   if ((rc = ck_http_server_new(rt->loop, &hc, &st->http, err)) != CK_OK ||
-      (rc = ck_svc_ca_register(st->http, rt, err)) != CK_OK)
+      (rc = ck_svc_ca_register(st->http, rt, err)) != CK_OK ||
+      (rc = ck_validation_register(rt->validation, st->http, err)) != CK_OK)
     return rc;
   if ((rc = ck_http_server_listen(st->http, rt->set.listen_http, err)) != CK_OK)
     return ck_failf(err, rc, "listen http %s", rt->set.listen_http);
@@ -228,6 +238,7 @@ static ck_err start(run_state *st, const char *data_dir, const ck_coord_override
   if ((rc = ck_gateway_start_opts(rt, st->tls, rt->set.listen_gateway, &go, &st->gw,
                                   err)) != CK_OK)
     return ck_failf(err, rc, "listen gateway %s", rt->set.listen_gateway);
+  rt->gateway = st->gw; /* before the loop runs: REST posts commands to it */
   return CK_OK;
 }
 
@@ -274,6 +285,8 @@ ck_err ck_coord_run(const char *data_dir, const ck_coord_overrides *ov,
            CK_I("failed", (int64_t)ss.failed), CK_I("batches", (int64_t)ss.batches),
            CK_I("max_batch", (int64_t)ss.max_batch));
   }
+  ck_validation_free(st->rt.validation); /* its pool jobs are done */
+  ck_revoke_plans_free(st->rt.plans);
   ck_store_close(st->rt.store); /* commits what is queued */
   ck_profile_cache_free(st->rt.profiles);
   ck_ca_set_free(st->rt.cas);

@@ -48,6 +48,18 @@ static void record_seen(gw_session *s, const ck_wire_hello *h) {
   gw->n_store++;
 }
 
+/* Printable ASCII, 1..max bytes. */
+static int printable(const char *v, size_t max) {
+  size_t i;
+
+  if (v == NULL || v[0] == '\0')
+    return 0;
+  for (i = 0; v[i] != '\0'; i++)
+    if (i >= max || v[i] < 0x20 || v[i] > 0x7e)
+      return 0;
+  return 1;
+}
+
 void ck__gw_on_hello(gw_session *s, const ck_wire_msg *m) {
   const ck_wire_hello *h = &m->u.hello;
   const ck_gateway_opts *o = ck__gw_opts(s);
@@ -78,6 +90,11 @@ void ck__gw_on_hello(gw_session *s, const ck_wire_msg *m) {
   r.u.welcome.has_max_frame = true;
   if (ck__gw_send(s, &r) != CK_OK)
     return;
+  if (s->state == GW_UNENROLLED) {
+    /* the version the agent row gets if this session enrolls */
+    free(s->agent.version);
+    s->agent.version = printable(h->version, 64) ? strdup(h->version) : NULL;
+  }
   if (s->state == GW_AGENT) {
     ck_log(CK_LOG_OPS, CK_LOG_DEBUG, "gateway.hello", CK_S("session", s->sid),
            CK_S("agent", s->agent.id), CK_S("version", h->version),

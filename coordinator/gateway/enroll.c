@@ -25,9 +25,7 @@
 #include "coordinator/core/secret.h"
 #include "coordinator/gateway/gw_int.h"
 
-/* A host fact must be printable ASCII, without quotes or backslashes, of
- * 1..max bytes (absent optional facts pass). */
-static int fact_ok(const char *v, size_t max, int required) {
+int ck__gw_fact_ok(const char *v, size_t max, int required) {
   size_t i, n;
 
   if (v == NULL)
@@ -122,9 +120,11 @@ void ck__gw_enroll_run(gw_work *w) {
     goto out;
   }
   /* host facts */
-  if (!fact_ok(e->host.hostname, 253, 1) || !fact_ok(e->host.os, 64, 1) ||
-      !fact_ok(e->host.arch, 64, 1) || !fact_ok(e->host.fqdn, 253, 0) ||
-      !fact_ok(e->host.machine_id, 128, 0)) {
+  if (!ck__gw_fact_ok(e->host.hostname, 253, 1) ||
+      !ck__gw_fact_ok(e->host.os, 64, 1) ||
+      !ck__gw_fact_ok(e->host.arch, 64, 1) ||
+      !ck__gw_fact_ok(e->host.fqdn, 253, 0) ||
+      !ck__gw_fact_ok(e->host.machine_id, 128, 0)) {
     refuse(w, tok.id, "host facts", CK_ERR_INVAL, 0,
            "enroll.host: hostname, os and arch must be printable ASCII "
            "(hostname and fqdn at most 253 bytes, os and arch 64, "
@@ -166,7 +166,7 @@ void ck__gw_enroll_run(gw_work *w) {
   ag.enrolled_at = now;
   ag.last_seen = now;
   ag.platform = platform;
-  ag.version = "";
+  ag.version = s->agent.version != NULL ? s->agent.version : ""; /* hello */
   details = details_json(e, &tok, id.row.fingerprint, s->peer);
   memset(&ev, 0, sizeof ev);
   ev.actor = actor;

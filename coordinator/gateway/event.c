@@ -2,7 +2,17 @@
  * step failed. Recorded as an audit event (actor agent:<id>, action
  * managed.state or managed.failure, object the managed certificate id,
  * details as JSON) and acknowledged once committed, so the agent's outbox
- * can drop it. */
+ * can drop it.
+ *
+ * Exactly once: the frame's id is the agent's outbox sequence number. The
+ * same store write that appends the audit event advances the agent's report
+ * mark (ck_store_write_agent_report), so an event whose id is not above the
+ * mark (resent after a reconnect, or raced by the session it replaced) is
+ * refused by the store as a whole and answered `ack` "duplicate" without a
+ * second record. Events of one session run one at a time in arrival order
+ * (session.c); a store failure is fatal for the session, so the agent
+ * reconnects and resends from that event instead of sending later ones
+ * first (which would push the mark past it). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +32,12 @@ void ck__gw_event_run(gw_work *w) {
   json_t *o = NULL;
   ck_err rc;
 
+  if (w->msg.id == 0) {
+    ck__gw_reply_error(w, CK_ERR_INVAL, 0,
+                       "event.id must be the agent's outbox sequence number "
+                       "(1 or more)");
+    return;
+  }
   if (e->kind == CK_WIRE_EVENT_UNKNOWN) {
     ck__gw_reply_error(w, CK_ERR_UNSUPPORTED, 0,
                        "event.kind: this coordinator knows 'state' and "
@@ -64,22 +80,32 @@ void ck__gw_event_run(gw_work *w) {
   ev.details = details != NULL ? details : "";
   sw = ck_store_write_new();
   if (sw == NULL) {
-    ck__gw_reply_error(w, CK_ERR_NOMEM, 0, "coordinator out of memory");
+    ck__gw_reply_error(w, CK_ERR_NOMEM, 1, "coordinator out of memory");
     goto out;
   }
-  if ((rc = ck_store_write_audit(sw, &ev, &err)) != CK_OK) {
+  /* op 0: the report mark (a duplicate fails here), op 1: the record */
+  if ((rc = ck_store_write_agent_report(sw, s->agent.id, w->msg.id, &err)) !=
+          CK_OK ||
+      (rc = ck_store_write_audit(sw, &ev, &err)) != CK_OK) {
     ck__gw_reply_error(w, rc, 0, ck_errctx_msg(&err));
-    goto out;
-  }
-  if ((rc = ck_store_submit_wait(s->gw->rt->store, sw, &err)) != CK_OK) {
-    ck_log(CK_LOG_OPS, CK_LOG_ERR, "gateway.event.store",
-           CK_S("session", s->sid), CK_E(rc, ck_errctx_msg(&err)));
-    ck__gw_reply_error(w, CK_ERR_AGAIN, 0, "coordinator store unavailable");
     goto out;
   }
   memset(&ack, 0, sizeof ack);
   ack.type = CK_WIRE_ACK;
   ack.id = w->msg.id;
+  rc = ck_store_submit_wait(s->gw->rt->store, sw, &err);
+  if (rc == CK_ERR_EXIST && ck_store_write_failed_op(sw) == 0) {
+    ck_log(CK_LOG_OPS, CK_LOG_DEBUG, "gateway.event.duplicate",
+           CK_S("session", s->sid), CK_S("agent", s->agent.id),
+           CK_I("id", w->msg.id));
+    ack.u.ack.detail = "duplicate";
+  } else if (rc != CK_OK) {
+    ck_log(CK_LOG_OPS, CK_LOG_ERR, "gateway.event.store",
+           CK_S("session", s->sid), CK_E(rc, ck_errctx_msg(&err)));
+    /* fatal: the agent resends from this event on its next session */
+    ck__gw_reply_error(w, CK_ERR_AGAIN, 1, "coordinator store unavailable");
+    goto out;
+  }
   ck__gw_reply(w, &ack);
 out:
   json_decref(o);

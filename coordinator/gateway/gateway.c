@@ -108,6 +108,10 @@ ck_err ck_gateway_start_opts(ck_coord_rt *rt, ck_tls_ctx *tls,
   if (opts != NULL)
     gw->opts = *opts;
   apply_defaults(&gw->opts);
+  if (uv_mutex_init(&gw->post_mu) != 0) {
+    free(gw);
+    return ck_failf(err, CK_ERR_NOMEM, "gateway: mutex");
+  }
   if ((rc = ck_store_loop_open(rt->store, rt->loop, &gw->sl, err)) != CK_OK)
     goto fail;
   rc = ck_listener_start(rt->loop, addr, on_accept, gw, &gw->lst, err);
@@ -116,12 +120,14 @@ ck_err ck_gateway_start_opts(ck_coord_rt *rt, ck_tls_ctx *tls,
     goto fail;
   }
   gw->port = ck_listener_port(gw->lst);
+  (void)ck__gw_post_init(gw, NULL); /* on failure posting answers CLOSED */
   gw->tls = ck_tls_ctx_ref(tls);
   ck_log(CK_LOG_OPS, CK_LOG_INFO, "gateway.listen", CK_S("addr", addr),
          CK_I("port", gw->port));
   *out = gw;
   return CK_OK;
 fail:
+  uv_mutex_destroy(&gw->post_mu);
   free(gw);
   return ck_failf(err, rc, "gateway %s", addr);
 }
@@ -151,7 +157,7 @@ void ck__gw_maybe_done(ck_gateway *gw) {
   void (*cb)(void *);
 
   if (!gw->closing || gw->done || !gw->listener_closed || gw->n_alive > 0 ||
-      gw->n_handshaking > 0 || gw->n_store > 0)
+      gw->n_handshaking > 0 || gw->n_store > 0 || gw->post_open)
     return;
   gw->done = 1;
   if (gw->sl != NULL) {
@@ -184,6 +190,7 @@ void ck_gateway_close(ck_gateway *gw, void (*cb)(void *arg), void *arg) {
     next = s->next; /* draining may unlink s */
     ck__gw_session_drain(s);
   }
+  ck__gw_post_close(gw);
   ck_listener_close(gw->lst, on_listener_closed);
   gw->lst = NULL;
 }
@@ -191,6 +198,8 @@ void ck_gateway_close(ck_gateway *gw, void (*cb)(void *arg), void *arg) {
 void ck_gateway_free(ck_gateway *gw) {
   if (gw == NULL)
     return;
+  ck__gw_post_free(gw);
+  uv_mutex_destroy(&gw->post_mu);
   ck_tls_ctx_free(gw->tls);
   free(gw);
 }

@@ -8,8 +8,9 @@
  * with that certificate (mutual TLS) and sends hello, inventory, events and
  * renewal CSRs; the coordinator answers and pushes commands.
  *
- * Threading: every function here runs on the loop thread of rt. Slow work
- * (store reads and writes, signing) runs on the libuv thread pool. */
+ * Threading: every function here runs on the loop thread of rt, except
+ * ck_gateway_post_command and ck_gateway_command_wait (any thread). Slow
+ * work (store reads and writes, signing) runs on the libuv thread pool. */
 #ifndef CK_COORD_GATEWAY_GATEWAY_H
 #define CK_COORD_GATEWAY_GATEWAY_H
 
@@ -83,5 +84,46 @@ ck_err ck_gateway_send_command(ck_gateway *gw, const char *agent_id,
                                const ck_wire_command *cmd,
                                ck_gateway_cmd_cb cb, void *arg, uint64_t *id,
                                ck_errctx *err);
+
+/* ---- commands from other threads (post.c) ------------------------------- */
+
+/* Most commands posted and not yet taken by the loop; past it
+ * ck_gateway_post_command answers CK_ERR_BUSY. */
+#define CK_GATEWAY_POST_MAX 256
+
+/* The outcome of a posted command, on the loop thread: status CK_OK when
+ * the command frame was written to the agent's session (id is the frame
+ * id the agent's ack carries, session the session id, both for the
+ * record); else CK_ERR_NOT_FOUND (the agent has no open session),
+ * CK_ERR_CLOSED (the gateway closed first), CK_ERR_INVAL, CK_ERR_NOMEM,
+ * with msg saying why. msg and session are borrowed for the call. */
+typedef void (*ck_gateway_post_cb)(ck_err status, uint64_t id,
+                                   const char *session, const char *msg,
+                                   void *arg);
+
+/* Thread-safe: may be called from any thread (a REST worker) while gw
+ * lives. Copies agent_id, actor ("token:ops", recorded with the agent's
+ * answer) and cmd, queues them and wakes the loop, which sends the command
+ * with ck_gateway_send_command and calls cb(arg) once (cb may be NULL).
+ * When the agent answers, the gateway records an audit event
+ * `agent.command.answer` (actor agent:<id>, object agent <id>, details
+ * session, command_id, action, target, status "ack" or the error code
+ * name, detail). Errors, cb not called: CK_ERR_BUSY (CK_GATEWAY_POST_MAX
+ * queued), CK_ERR_CLOSED (the gateway is closing), CK_ERR_INVAL (unknown
+ * action, missing agent_id), CK_ERR_NOMEM. */
+ck_err ck_gateway_post_command(ck_gateway *gw, const char *agent_id,
+                               const ck_wire_command *cmd, const char *actor,
+                               ck_gateway_post_cb cb, void *arg,
+                               ck_errctx *err);
+
+/* The blocking form for worker threads (never the loop thread): posts and
+ * waits up to timeout_ms for the outcome. CK_OK with *id and session
+ * (17 bytes: 16 hex digits) filled when the command was written; the
+ * post's errors; or CK_ERR_TIMEOUT when the loop did not take it in time
+ * (it may still be sent). */
+ck_err ck_gateway_command_wait(ck_gateway *gw, const char *agent_id,
+                               const ck_wire_command *cmd, const char *actor,
+                               unsigned timeout_ms, uint64_t *id,
+                               char session[17], ck_errctx *err);
 
 #endif

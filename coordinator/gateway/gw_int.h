@@ -14,6 +14,7 @@
  *   inventory.c `inventory`: certificates and installations
  *   event.c     `event`: audit
  *   command.c   hello/welcome, ping/pong, pushed commands and their answers
+ *   post.c      commands posted from other threads (REST), their audit
  *
  * Threading: a session's fields are touched on the loop thread, except the
  * ones a work item fills on the pool (marked "pool"), which the loop reads
@@ -60,7 +61,9 @@ typedef struct gw_cmd {
 } gw_cmd;
 
 /* The agent a session authenticated as (pool: filled by auth.c). Strings
- * are malloc'ed and immutable once the session is GW_AGENT. */
+ * are malloc'ed and immutable once the session is GW_AGENT. In a
+ * GW_UNENROLLED session only version is set: the hello's (loop, before any
+ * enroll work is queued), recorded on the agent row by enroll.c. */
 typedef struct gw_agent {
   char *id;
   char *name;
@@ -126,6 +129,13 @@ struct ck_gateway {
   int done;             /* close callback has run */
   void (*close_cb)(void *arg);
   void *close_arg;
+  /* commands posted from other threads (post.c) */
+  uv_async_t post_async; /* wakes the loop; unref'ed */
+  uv_mutex_t post_mu;    /* guards the three fields below */
+  struct gw_post *post_head, **post_tail;
+  unsigned n_posted;     /* queued, not yet taken */
+  int post_closed;       /* posting refused: gateway closing */
+  int post_open;         /* post_async not yet closed */
 };
 
 /* A piece of work on the thread pool, tied to a session. */
@@ -191,12 +201,21 @@ void ck__gw_reply(gw_work *w, const ck_wire_msg *m);
  * sending it. */
 void ck__gw_reply_error(gw_work *w, ck_err code, int fatal, const char *msg);
 
+/* A host fact (enroll.c, inventory.c) must be printable ASCII of 1..max
+ * bytes; an absent (NULL) optional fact passes. Returns 1 when v is fine. */
+int ck__gw_fact_ok(const char *v, size_t max, int required);
+
 /* ---- the work functions (pool) ------------------------------------------ */
 
 void ck__gw_auth_run(gw_work *w);      /* auth.c */
 void ck__gw_auth_after(gw_work *w);    /* auth.c (loop) */
 void ck__gw_enroll_run(gw_work *w);    /* enroll.c */
 void ck__gw_renew_run(gw_work *w);     /* renew.c */
+/* Pool: when a certificate of profile (valid not_before..not_after) should
+ * be renewed (ck_profile_renew_at with the profile's current version; a
+ * third of the lifetime before not_after when the profile cannot be read). */
+int64_t ck__gw_renew_at(ck_coord_rt *rt, const char *profile,
+                        int64_t not_before, int64_t not_after);
 /* Whether m is a `csr` renewing the agent's identity (runs exclusively). */
 int ck__gw_is_identity_csr(const ck_wire_msg *m);
 void ck__gw_inventory_run(gw_work *w); /* inventory.c */
@@ -244,6 +263,16 @@ void ck__gw_identity_reply(gw_work *w, const gw_identity *id,
 ck_err ck__gw_chain_der(const char *pem, size_t pem_len, size_t skip,
                         ck_arena *arena, ck_wire_bytes **out, size_t *n,
                         ck_errctx *err);
+
+/* ---- post.c ------------------------------------------------------------- */
+
+/* Loop: sets up the post queue (ck_gateway_start). */
+ck_err ck__gw_post_init(ck_gateway *gw, ck_errctx *err);
+/* Loop: refuses further posts, fails the queued ones with CK_ERR_CLOSED and
+ * closes the async handle (post_open drops to 0 in its close callback). */
+void ck__gw_post_close(ck_gateway *gw);
+/* Frees what the queue holds after the loop ended (ck_gateway_free). */
+void ck__gw_post_free(ck_gateway *gw);
 
 /* ---- command.c ---------------------------------------------------------- */
 

@@ -163,5 +163,8 @@ void ck__gw_identity_reply(gw_work *w, const gw_identity *id,
   m.u.cert.chain.n = n;
   m.u.cert.cert_id = cert_id;
   m.u.cert.agent_id = agent_id;
+  m.u.cert.renew_at = ck__gw_renew_at(w->s->gw->rt, CK_GW_IDENTITY_PROFILE,
+                                      id->row.not_before, id->row.not_after);
+  m.u.cert.has_renew_at = true;
   ck__gw_reply(w, &m);
 }

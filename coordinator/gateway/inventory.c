@@ -23,8 +23,19 @@
  * other installation of this agent is deleted. A delta applies to generation `base`, which must be the last one
  * this session holds, else CK_ERR_CONFLICT and the agent sends a full one
  * (after a reconnect the agent starts with a full inventory anyway). Parts
- * and deltas are exclusive work items, so they are applied in order. */
+ * and deltas are exclusive work items, so they are applied in order.
+ *
+ * Host facts: an inventory may carry `host` (the agent sends it in part 0
+ * of every full inventory and in a delta without findings when a hardware
+ * key store appeared or left). Facts that are not short printable ASCII
+ * refuse the whole inventory (CK_ERR_INVAL naming the fact, nothing
+ * stored). Accepted facts are recorded on the agent as a JSON object
+ * (hwkeys sorted, duplicates dropped) in the same write as the findings,
+ * only when they differ from what is stored; a change of the hardware key
+ * set is audited as `agent.facts` with the entries added and removed. */
 #include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,7 +113,19 @@ static ck_err put_der(gw_work *w, ck_store_write *sw, size_t idx,
   ck_err ret = CK_OK, rc;
 
   *recorded = 0;
-  if ((rc = ck_cert_parse(f->der.data, f->der.len, &cert, &perr)) != CK_OK) {
+  /* our own DER parser gives every field the row needs; the crypto
+   * backend's parse (OpenSSL 3 decodes the public key through its generic
+   * decoders: ~0.2 ms and shared locks per certificate) is needed only to
+   * tell whether a self-issued certificate's signature verifies with its
+   * own key (the self-signed leaf rule) */
+  rc = ck_cert_parse_fields(f->der.data, f->der.len, &cert, &perr);
+  if (rc == CK_OK && strcmp(ck_cert_get_info(cert)->subject,
+                            ck_cert_get_info(cert)->issuer) == 0) {
+    ck_cert_free(cert);
+    cert = NULL;
+    rc = ck_cert_parse(f->der.data, f->der.len, &cert, &perr);
+  }
+  if (rc != CK_OK) {
     snprintf(why, sizeof why, "der: %s", ck_errctx_msg(&perr));
     refuse(w, idx, f, c, why);
     goto out;
@@ -257,7 +280,8 @@ static int in_generation(gw_session *s, const ck_store_install *in) {
 
   if (k == NULL)
     return 1; /* out of memory: keep the row rather than lose it */
-  found = bsearch(&k, s->inv_keys, s->inv_nkeys, sizeof *s->inv_keys,
+  found = s->inv_nkeys > 0 &&
+          bsearch(&k, s->inv_keys, s->inv_nkeys, sizeof *s->inv_keys,
                   key_cmp) != NULL;
   free(k);
   return found;
@@ -293,7 +317,7 @@ static ck_err prune(gw_work *w, int full, const ck_wire_strv *removed,
     rc = ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
     goto out;
   }
-  if (full)
+  if (full && w->s->inv_nkeys > 1) /* qsort(NULL, 0) is undefined */
     qsort(w->s->inv_keys, w->s->inv_nkeys, sizeof *w->s->inv_keys, key_cmp);
   for (;;) {
     memset(&pg, 0, sizeof pg);
@@ -342,6 +366,195 @@ static char *details_json(const ck_wire_inventory *inv, const inv_counts *c) {
   return out;
 }
 
+/* ---- host facts --------------------------------------------------------- */
+
+#define HOST_LIST_MAX 64 /* addrs, hwkeys entries */
+
+/* Checks the facts; on failure writes which one into msg and returns 0. */
+static int host_ok(const ck_wire_host *h, char *msg, size_t len) {
+  static const struct {
+    const char *name;
+    size_t off, max;
+    int required;
+  } facts[] = {
+      {"hostname", offsetof(ck_wire_host, hostname), 253, 1},
+      {"fqdn", offsetof(ck_wire_host, fqdn), 253, 0},
+      {"os", offsetof(ck_wire_host, os), 64, 1},
+      {"os_version", offsetof(ck_wire_host, os_version), 128, 0},
+      {"arch", offsetof(ck_wire_host, arch), 64, 1},
+      {"machine_id", offsetof(ck_wire_host, machine_id), 128, 0},
+  };
+  size_t i;
+
+  for (i = 0; i < sizeof facts / sizeof facts[0]; i++)
+    if (!ck__gw_fact_ok(*(const char *const *)((const char *)h + facts[i].off),
+                 facts[i].max, facts[i].required)) {
+      snprintf(msg, len,
+               "inventory.host.%s: must be printable ASCII of 1..%zu bytes",
+               facts[i].name, facts[i].max);
+      return 0;
+    }
+  if (h->addrs.n > HOST_LIST_MAX || h->hwkeys.n > HOST_LIST_MAX) {
+    snprintf(msg, len, "inventory.host.%s: at most %d entries",
+             h->addrs.n > HOST_LIST_MAX ? "addrs" : "hwkeys", HOST_LIST_MAX);
+    return 0;
+  }
+  for (i = 0; i < h->addrs.n; i++)
+    if (!ck__gw_fact_ok(h->addrs.v[i], 64, 1)) {
+      snprintf(msg, len,
+               "inventory.host.addrs[%zu]: must be printable ASCII of 1..64 "
+               "bytes", i);
+      return 0;
+    }
+  for (i = 0; i < h->hwkeys.n; i++)
+    if (!ck__gw_fact_ok(h->hwkeys.v[i], 256, 1) ||
+        strchr(h->hwkeys.v[i], ':') == NULL) {
+      snprintf(msg, len,
+               "inventory.host.hwkeys[%zu]: must be \"kind:name\", printable "
+               "ASCII of 1..256 bytes", i);
+      return 0;
+    }
+  return 1;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorts v[0..n) and drops duplicates; returns the new count. */
+static size_t sort_unique(const char **v, size_t n) {
+  size_t i, k = 0;
+
+  if (n > 1)
+    qsort(v, n, sizeof *v, cmp_str);
+  for (i = 0; i < n; i++)
+    if (k == 0 || strcmp(v[k - 1], v[i]) != 0)
+      v[k++] = v[i];
+  return k;
+}
+
+/* The facts as stored: a JSON object (new reference, NULL on OOM). */
+static json_t *host_json(const ck_wire_host *h, const char **keys,
+                         size_t nkeys) {
+  json_t *o = json_pack("{s:s,s:s,s:s}", "hostname", h->hostname, "os", h->os,
+                        "arch", h->arch);
+  json_t *arr;
+  size_t i;
+
+  if (o == NULL)
+    return NULL;
+  if (h->fqdn != NULL)
+    json_object_set_new(o, "fqdn", json_string(h->fqdn));
+  if (h->os_version != NULL)
+    json_object_set_new(o, "os_version", json_string(h->os_version));
+  if (h->machine_id != NULL)
+    json_object_set_new(o, "machine_id", json_string(h->machine_id));
+  if (h->addrs.n > 0) {
+    arr = json_array();
+    for (i = 0; i < h->addrs.n; i++)
+      json_array_append_new(arr, json_string(h->addrs.v[i]));
+    json_object_set_new(o, "addrs", arr);
+  }
+  arr = json_array();
+  for (i = 0; i < nkeys; i++)
+    json_array_append_new(arr, json_string(keys[i]));
+  json_object_set_new(o, "hwkeys", arr);
+  return o;
+}
+
+/* Adds to sw the agent's new host facts, and the `agent.facts` audit event
+ * when the hardware key set changed, unless the stored facts are the same.
+ * *text gets the JSON text (caller frees; NULL when nothing changed). */
+static ck_err put_host(gw_work *w, ck_store_write *sw, const char *actor,
+                       char **text, ck_errctx *err) {
+  const ck_wire_host *h = &w->msg.u.inventory.host;
+  ck_store *store = w->s->gw->rt->store;
+  ck_errctx rerr = CK_ERRCTX_INIT;
+  const char *newk[HOST_LIST_MAX], *oldk[HOST_LIST_MAX];
+  size_t nn = 0, no = 0, i = 0, j = 0;
+  json_t *o = NULL, *old = NULL, *added = NULL, *removed = NULL, *d = NULL;
+  char *details = NULL;
+  ck_arena *a = NULL;
+  ck_store_agent ag;
+  ck_audit_event ev;
+  ck_err rc = CK_OK;
+
+  *text = NULL;
+  for (nn = 0; nn < h->hwkeys.n; nn++)
+    newk[nn] = h->hwkeys.v[nn];
+  nn = sort_unique(newk, nn);
+  if ((o = host_json(h, newk, nn)) == NULL ||
+      (*text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
+      (a = ck_arena_new(4096)) == NULL) {
+    rc = ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+    goto out;
+  }
+  if ((rc = ck_store_agent_get(store, w->s->agent.id, a, &ag, &rerr)) !=
+      CK_OK) {
+    rc = ck_failf(err, rc, "%s", ck_errctx_msg(&rerr));
+    goto out;
+  }
+  if (strcmp(ag.host, *text) == 0) { /* unchanged: nothing to write */
+    free(*text);
+    *text = NULL;
+    goto out;
+  }
+  if (ag.host[0] != '\0' && (old = json_loads(ag.host, 0, NULL)) != NULL) {
+    json_t *ok = json_object_get(old, "hwkeys");
+    size_t k;
+
+    for (k = 0; k < json_array_size(ok) && no < HOST_LIST_MAX; k++)
+      if (json_is_string(json_array_get(ok, k)))
+        oldk[no++] = json_string_value(json_array_get(ok, k));
+    no = sort_unique(oldk, no);
+  }
+  if ((rc = ck_store_write_agent_host(sw, w->s->agent.id, *text, 0, err)) !=
+      CK_OK)
+    goto out;
+  added = json_array();
+  removed = json_array();
+  while (i < nn || j < no) {
+    int c = i == nn ? 1 : j == no ? -1 : strcmp(newk[i], oldk[j]);
+
+    if (c < 0)
+      json_array_append_new(added, json_string(newk[i++]));
+    else if (c > 0)
+      json_array_append_new(removed, json_string(oldk[j++]));
+    else {
+      i++;
+      j++;
+    }
+  }
+  if (json_array_size(added) == 0 && json_array_size(removed) == 0)
+    goto out;
+  d = json_pack("{s:O,s:O}", "added", added, "removed", removed);
+  if (d == NULL ||
+      (details = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+    rc = ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
+    goto out;
+  }
+  memset(&ev, 0, sizeof ev);
+  ev.actor = actor;
+  ev.action = "agent.facts";
+  ev.object_type = "agent";
+  ev.object_id = w->s->agent.id;
+  ev.details = details;
+  if ((rc = ck_store_write_audit(sw, &ev, err)) != CK_OK)
+    goto out;
+  ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "gateway.agent.facts",
+         CK_S("session", w->s->sid), CK_S("agent", w->s->agent.id),
+         CK_S("details", details));
+out:
+  free(details);
+  json_decref(d);
+  json_decref(added);
+  json_decref(removed);
+  json_decref(old);
+  json_decref(o);
+  ck_arena_free(a);
+  return rc;
+}
+
 void ck__gw_inventory_run(gw_work *w) {
   gw_session *s = w->s;
   const ck_wire_inventory *inv = &w->msg.u.inventory;
@@ -353,7 +566,7 @@ void ck__gw_inventory_run(gw_work *w) {
   ck_audit_event ev;
   inv_counts c;
   ck_wire_msg ack;
-  char msg[512], actor[64], *details = NULL;
+  char msg[512], actor[64], *details = NULL, *host = NULL;
   size_t i;
   ck_err rc;
 
@@ -362,6 +575,13 @@ void ck__gw_inventory_run(gw_work *w) {
     ck__gw_reply_error(w, CK_ERR_UNSUPPORTED, 0,
                        "inventory.mode: this coordinator knows 'full' and "
                        "'delta'");
+    return;
+  }
+  if (inv->has_host && !host_ok(&inv->host, msg, sizeof msg)) {
+    ck_log(CK_LOG_SEC, CK_LOG_WARN, "gateway.inventory.refused",
+           CK_S("session", s->sid), CK_S("agent", s->agent.id),
+           CK_S("reason", msg));
+    ck__gw_reply_error(w, CK_ERR_INVAL, 0, msg);
     return;
   }
   if (inv->mode == CK_WIRE_INV_DELTA) {
@@ -418,6 +638,13 @@ void ck__gw_inventory_run(gw_work *w) {
     }
   }
   snprintf(actor, sizeof actor, "agent:%s", s->agent.id);
+  if (inv->has_host && (rc = put_host(w, sw, actor, &host, &err)) != CK_OK) {
+    ck_log(CK_LOG_OPS, CK_LOG_ERR, "gateway.inventory.host",
+           CK_S("session", s->sid), CK_E(rc, ck_errctx_msg(&err)));
+    ck__gw_reply_error(w, CK_ERR_AGAIN, 0, "coordinator store unavailable");
+    s->inv_open = 0;
+    goto out;
+  }
   details = details_json(inv, &c);
   memset(&ev, 0, sizeof ev);
   ev.actor = actor;
@@ -472,6 +699,7 @@ prune_failed:
   s->inv_open = 0;
   ck__gw_reply_error(w, CK_ERR_AGAIN, 0, "coordinator store unavailable");
 out:
+  free(host);
   free(details);
   ck_store_write_free(sw);
 }

@@ -24,6 +24,24 @@
 #include "common/util/log.h"
 #include "coordinator/gateway/gw_int.h"
 #include "coordinator/workflow/issue.h"
+#include "coordinator/workflow/profile_cache.h"
+
+int64_t ck__gw_renew_at(ck_coord_rt *rt, const char *profile,
+                        int64_t not_before, int64_t not_after) {
+  ck_errctx err = CK_ERRCTX_INIT;
+  const ck_profile *p = NULL;
+  int64_t at;
+
+  if (rt->profiles != NULL &&
+      ck_profile_cache_get(rt->profiles, profile, &p, &err) == CK_OK) {
+    at = ck_profile_renew_at(p, not_before, not_after);
+    ck_profile_cache_put(rt->profiles, p);
+    return at;
+  }
+  if (not_after <= not_before)
+    return not_after;
+  return not_after - (not_after - not_before) / 3;
+}
 
 int ck__gw_is_identity_csr(const ck_wire_msg *m) {
   return m->type == CK_WIRE_CSR && m->u.csr.profile != NULL &&
@@ -149,6 +167,9 @@ static void reply_issued(gw_work *w, const ck_issue_out *out) {
   m.u.cert.chain.v = chain;
   m.u.cert.chain.n = n;
   m.u.cert.cert_id = w->msg.u.csr.cert_id;
+  m.u.cert.renew_at = ck__gw_renew_at(w->s->gw->rt, w->msg.u.csr.profile,
+                                      out->not_before, out->not_after);
+  m.u.cert.has_renew_at = true;
   ck__gw_reply(w, &m);
 }
 

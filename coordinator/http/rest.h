@@ -101,9 +101,34 @@ void ck__rest_owners(rest_call *c, char **segs, int nsegs);
 void ck__rest_cas(rest_call *c, char **segs, int nsegs);
 void ck__rest_apitokens(rest_call *c, char **segs, int nsegs);
 void ck__rest_audit(rest_call *c, char **segs, int nsegs);
+/* agents/{id}/commands: push a command to a connected agent, list the
+ * commands sent and their answers (rest_commands.c). */
+void ck__rest_agent_commands(rest_call *c, char **segs, int nsegs);
 
 /* JSON for a stored certificate (with installs when s non-NULL). */
 json_t *ck__rest_cert_json(rest_call *c, const ck_store_cert *sc, int full);
+
+/* GET certificates/{key}/blast-radius for the certificate sc (rest_blast.c). */
+void ck__rest_blast_radius(rest_call *c, const ck_store_cert *sc);
+
+/* After revoking sc: posts `replace-before-revoke` (target the install's
+ * path, args fingerprint and reason) to every agent the inventory shows
+ * holding sc — or, with same_key, any certificate with sc's key — one per
+ * (agent, path, certificate), at most CK_GATEWAY_POST_MAX / 2. Returns
+ * {"queued": N, "over_limit": M, "commands": [{"agent", "target",
+ * "status": "queued"|"not-sent", "detail"}]} (new reference). */
+json_t *ck__rest_replace_holders(rest_call *c, const ck_store_cert *sc,
+                                 int same_key, const char *reason);
+
+/* POST .../revoke with replace_first (rest_plans.c): plan, commands, 202. */
+void ck__rest_plan_create(rest_call *c, const ck_store_cert *sc, int code,
+                          int64_t deadline, int force);
+void ck__rest_plans(rest_call *c, char **segs, int nsegs);
+
+/* Validation analytics (rest_validation.c): GET certificates/{key}/validation
+ * for sc, and the validation/stats resource. */
+void ck__rest_cert_validation(rest_call *c, const ck_store_cert *sc);
+void ck__rest_validation(rest_call *c, char **segs, int nsegs);
 
 /* 1 when the caller's role is in mask; else sets 403 and returns 0. */
 int rest_allow(rest_call *c, unsigned mask);

@@ -10,6 +10,7 @@
 #include "common/util/mem.h"
 #include "coordinator/ca/ca.h"
 #include "coordinator/http/rest.h"
+#include "coordinator/validation/validation.h"
 #include "coordinator/workflow/issue.h"
 
 static const char *const reason_names[] = {
@@ -256,8 +257,10 @@ static void revoke_cert(rest_call *c, const char *key) {
   ck_store_revocation r;
   ck_store_cert sc;
   const char *reason;
-  json_t *body, *d;
-  int bad = 0, code;
+  json_t *body, *d, *replace, *res, *first, *force;
+  const char *deadline_s;
+  int64_t deadline = 86400;
+  int bad = 0, code, do_replace;
   ck_err rc;
 
   if (!rest_allow(c, CK_R_OPS))
@@ -267,6 +270,24 @@ static void revoke_cert(rest_call *c, const char *key) {
   reason = rest_str(c, body, "reason", &bad);
   if (bad)
     goto out;
+  replace = json_object_get(body, "replace");
+  first = json_object_get(body, "replace_first");
+  force = json_object_get(body, "force");
+  deadline_s = rest_str(c, body, "deadline", &bad);
+  if (bad)
+    goto out;
+  if ((replace != NULL && !json_is_boolean(replace)) ||
+      (first != NULL && !json_is_boolean(first)) || (force != NULL && !json_is_boolean(force))) {
+    rest_problem(c, 400, "bad-request",
+                 "fields 'replace', 'replace_first' and 'force' must be true or false");
+    goto out;
+  }
+  if (deadline_s != NULL &&
+      (ck_duration_parse(deadline_s, &deadline) != CK_OK || deadline <= 0)) {
+    rest_problemf(c, 400, "bad-request", "deadline '%s' is not a duration (e.g. 24h)",
+                  deadline_s);
+    goto out;
+  }
   code = reason_parse(reason != NULL ? reason : "unspecified");
   if (code < 0) {
     rest_problemf(c, 400, "bad-request",
@@ -280,6 +301,16 @@ static void revoke_cert(rest_call *c, const char *key) {
     rest_problem_err(c, rc, ck_errctx_msg(&err));
     goto out;
   }
+  /* replace-then-revoke: wait for the holders, unless the key is
+   * compromised (then revoke now and replace at once, below) */
+  if (json_is_true(first) && code != 1 && code != 2 && code != 10) {
+    ck__rest_plan_create(c, &sc, code, deadline, json_is_true(force));
+    goto out;
+  }
+  /* the holders get a replacement unless the certificate is simply retired
+   * (or on hold): RFC 5280 reasons that mean "no successor" */
+  do_replace = replace != NULL ? json_is_true(replace)
+                               : code != 5 && code != 6 && code != 8 && code != 9;
   memset(&r, 0, sizeof r);
   memcpy(r.cert_fp, sc.fingerprint, sizeof r.cert_fp);
   r.reason = code;
@@ -299,16 +330,25 @@ static void revoke_cert(rest_call *c, const char *key) {
     rest_problem_err(c, rc, ck_errctx_msg(&err));
     goto out;
   }
+  /* OCSP and the CRL reflect it now, not at the next refresh */
+  ck_validation_revoked(c->rt->validation, sc.ca_id, sc.serial_hex);
   ck_log(CK_LOG_SEC, CK_LOG_NOTICE, "cert.revoke", CK_S("actor", c->actor),
          CK_S("serial", sc.serial_hex), CK_S("fingerprint", sc.fingerprint),
          CK_S("reason", reason_names[code]));
   {
     ck_store_cert now;
     if ((rc = ck_store_cert_get(c->rt->store, r.cert_fp, 0, ck_http_req_arena(c->req), &now,
-                                &err)) == CK_OK)
-      rest_json(c, 200, ck__rest_cert_json(c, &now, 0));
-    else
+                                &err)) == CK_OK) {
+      res = ck__rest_cert_json(c, &now, 0);
+      /* revoked first, then the holders are told to replace it: key
+       * compromise cannot wait; replace-then-revoke is docs/validation.md */
+      if (res != NULL && do_replace)
+        json_object_set_new(res, "replacement",
+                            ck__rest_replace_holders(c, &sc, code == 1, reason_names[code]));
+      rest_json(c, 200, res);
+    } else {
       rest_problem_err(c, rc, ck_errctx_msg(&err));
+    }
   }
 out:
   ck_store_write_free(w);
@@ -336,6 +376,23 @@ void ck__rest_certs(rest_call *c, char **segs, int nsegs) {
       rest_problemf(c, 404, "not-found", "no certificate %s", segs[1]);
     else
       rest_json(c, 200, ck__rest_cert_json(c, &sc, 1));
+  } else if (nsegs == 3 && strcmp(segs[2], "blast-radius") == 0 && is_get) {
+    /* not for owners: other teams' certificates may share the key */
+    if (!rest_allow(c, CK_R_ANY & ~CK_R(CK_API_OWNER)))
+      return;
+    if ((rc = find_cert(c, segs[1], &sc, &err)) != CK_OK)
+      rest_problem_err(c, rc, ck_errctx_msg(&err));
+    else
+      ck__rest_blast_radius(c, &sc);
+  } else if (nsegs == 3 && strcmp(segs[2], "validation") == 0 && is_get) {
+    if (!rest_allow(c, CK_R_ANY))
+      return;
+    if ((rc = find_cert(c, segs[1], &sc, &err)) != CK_OK)
+      rest_problem_err(c, rc, ck_errctx_msg(&err));
+    else if (c->role == CK_API_OWNER && strcmp(sc.owner, c->owner) != 0)
+      rest_problemf(c, 404, "not-found", "no certificate %s", segs[1]);
+    else
+      ck__rest_cert_validation(c, &sc);
   } else if (nsegs == 3 && strcmp(segs[2], "revoke") == 0 && strcmp(m, "POST") == 0) {
     revoke_cert(c, segs[1]);
   } else {

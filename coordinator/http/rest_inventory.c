@@ -13,13 +13,29 @@ static json_t *page_json(json_t *items, const ck_store_page *pg) {
                    pg->next_cursor ? json_string(pg->next_cursor) : json_null());
 }
 
+/* An agent; host is the facts it last reported (a JSON object stored by
+ * the gateway, coordinator/gateway/inventory.c), null before any. */
 static json_t *agent_json(const ck_store_agent *a) {
-  return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:s}", "id", a->id, "name",
-                   a->name, "group", a->group, "status",
-                   ck_agent_status_name(a->status), "enrolled_at",
-                   rest_time(a->enrolled_at), "last_seen", rest_time(a->last_seen),
-                   "platform", a->platform, "version", a->version,
-                   "identity_fingerprint", a->identity_fp);
+  json_t *o = json_pack(
+      "{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:s}", "id", a->id, "name", a->name,
+      "group", a->group, "status", ck_agent_status_name(a->status),
+      "enrolled_at", rest_time(a->enrolled_at), "last_seen",
+      rest_time(a->last_seen), "platform", a->platform, "version", a->version,
+      "identity_fingerprint", a->identity_fp);
+  json_t *h = a->host != NULL && a->host[0] != '\0'
+                  ? json_loads(a->host, 0, NULL)
+                  : NULL;
+
+  if (o == NULL) {
+    json_decref(h);
+    return NULL;
+  }
+  json_object_set_new(o, "host",
+                      json_is_object(h) ? json_incref(h) : json_null());
+  json_decref(h);
+  json_object_set_new(o, "host_updated_at",
+                      a->host_at > 0 ? rest_time(a->host_at) : json_null());
+  return o;
 }
 
 void ck__rest_agents(rest_call *c, char **segs, int nsegs) {
@@ -31,6 +47,10 @@ void ck__rest_agents(rest_call *c, char **segs, int nsegs) {
   json_t *arr;
   ck_err rc;
 
+  if (nsegs >= 3 && strcmp(segs[2], "commands") == 0) {
+    ck__rest_agent_commands(c, segs, nsegs); /* rest_commands.c */
+    return;
+  }
   if (!rest_allow(c, CK_R_ANY))
     return;
   if (strcmp(ck_http_req_method_name(c->req), "GET") != 0 &&

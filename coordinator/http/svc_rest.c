@@ -275,6 +275,8 @@ static const resource resources[] = {
     {"agents", ck__rest_agents},       {"profiles", ck__rest_profiles},
     {"owners", ck__rest_owners},       {"cas", ck__rest_cas},
     {"api-tokens", ck__rest_apitokens}, {"audit", ck__rest_audit},
+    {"revocation-plans", ck__rest_plans},
+    {"validation", ck__rest_validation},
 };
 
 /* Splits rest ("certificates/abc/revoke") into segments in the arena. */

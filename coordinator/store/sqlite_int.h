@@ -59,6 +59,12 @@ typedef struct ck__sq {
   int64_t head_seq;
   uint8_t head_hash[CK_SHA256_LEN];
   int64_t now; /* ck_clock_now() of the batch being applied */
+  /* certificates whose key's shared-across-hosts flag must be recomputed
+   * at the end of the write being applied (installations added or removed;
+   * writer thread only): once per distinct key and write, not once per
+   * installation (a key in 10,000 certificates made that quadratic) */
+  int64_t *shared_ids;
+  size_t n_shared, cap_shared;
 } ck__sq;
 
 /* Returns the cached prepared statement for sql (a string literal: its
@@ -84,6 +90,14 @@ ck_err ck__sq_migrate(ck__sq_conn *c, ck_errctx *err);
 /* Applies one operation inside the open transaction (sqlite_write.c).
  * Returns CK_OK (op->result set) or the failure with a message. */
 ck_err ck__sq_apply_op(ck__sq *q, ck__store_op *op, ck_errctx *err);
+
+/* The shared-key recount of one write (sqlite_write.c): begin forgets
+ * what an earlier (possibly failed) write queued; flush recomputes the
+ * CK_WEAK_SHARED_KEY flag once per public key the write's installation
+ * puts and deletes touched. Flush runs after the write's last operation,
+ * inside the same transaction (and savepoint). */
+void ck__sq_shared_begin(ck__sq *q);
+ck_err ck__sq_shared_flush(ck__sq *q, ck_errctx *err);
 
 /* Writes q->head_seq/head_hash into the audit_head table (sqlite_write.c). */
 ck_err ck__sq_save_head(ck__sq *q, ck_errctx *err);

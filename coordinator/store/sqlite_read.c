@@ -135,7 +135,7 @@ static int64_t row_install(dec *d, sqlite3_stmt *st, void *item) {
 
 #define AGENT_COLS                                                             \
   "id, agent_id, name, grp, identity_fp, status, enrolled_at, last_seen,"      \
-  " platform, version"
+  " platform, version, report_seq, host, host_at"
 
 static int64_t row_agent(dec *d, sqlite3_stmt *st, void *item) {
   ck_store_agent *a = item;
@@ -151,6 +151,9 @@ static int64_t row_agent(dec *d, sqlite3_stmt *st, void *item) {
   a->last_seen = I64(st, 7);
   a->platform = col_str(d, st, 8);
   a->version = col_str(d, st, 9);
+  a->report_seq = I64(st, 10);
+  a->host = col_str(d, st, 11);
+  a->host_at = I64(st, 12);
   return a->rowid;
 }
 
@@ -906,6 +909,47 @@ static ck_err sq_revocation_list(void *be, int64_t ca_id, ck_store_page *pg,
                  (void **)items, n, err);
 }
 
+/* ---------------------------------------------------------------- plans */
+
+static const char SQL_PLANS_ALL[] =
+    "SELECT id, cert_fp, state, doc, updated_at FROM revoke_plans"
+    " WHERE id > ?1 ORDER BY id LIMIT ?2";
+static const char SQL_PLANS_STATE[] =
+    "SELECT id, cert_fp, state, doc, updated_at FROM revoke_plans"
+    " WHERE id > ?1 AND state = ?3 ORDER BY id LIMIT ?2";
+
+static int64_t row_plan(dec *d, sqlite3_stmt *st, void *item) {
+  ck_store_plan *p = item;
+  const char *fp;
+
+  memset(p, 0, sizeof *p);
+  p->id = I64(st, 0);
+  fp = col_str(d, st, 1);
+  if (fp != NULL)
+    ck_strlcpy(p->cert_fp, fp, sizeof p->cert_fp);
+  p->state = INT(st, 2);
+  p->doc = col_str(d, st, 3);
+  p->updated_at = I64(st, 4);
+  return p->id;
+}
+
+static ck_err sq_plan_list(void *be, int state, ck_store_page *pg, unsigned limit,
+                           ck_arena *a, ck_store_plan **items, size_t *n,
+                           ck_errctx *err) {
+  int64_t after = 0;
+  ck_err rc;
+  rd r;
+
+  if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
+      (rc = rd_begin(&r, be, state >= 0 ? SQL_PLANS_STATE : SQL_PLANS_ALL, err)) != CK_OK)
+    return rc;
+  BIND(r, sqlite3_bind_int64(r.st, 1, after));
+  BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
+  if (state >= 0)
+    BIND(r, sqlite3_bind_int(r.st, 3, state));
+  return rd_list(&r, row_plan, sizeof(ck_store_plan), limit, pg, a, (void **)items, n, err);
+}
+
 /* ---------------------------------------------------------------- tokens */
 
 static const char SQL_ETOKEN_GET[] =
@@ -913,6 +957,9 @@ static const char SQL_ETOKEN_GET[] =
 static const char SQL_ETOKENS[] =
     "SELECT " ETOKEN_COLS " FROM enroll_tokens WHERE id > ?1"
     " ORDER BY id LIMIT ?2";
+static const char SQL_ETOKEN_BY_AGENT[] =
+    "SELECT " ETOKEN_COLS " FROM enroll_tokens WHERE used_by = ?1"
+    " AND used_by != '' ORDER BY used_at DESC, id DESC LIMIT 1";
 static const char SQL_APITOKEN_GET[] =
     "SELECT " APITOKEN_COLS " FROM api_tokens WHERE hash = ?1";
 static const char SQL_APITOKENS[] =
@@ -930,6 +977,21 @@ static ck_err sq_etoken_get(void *be, const uint8_t hash[CK_SHA256_LEN],
   rc = rd_one(&r, row_etoken, out, a, err);
   if (rc == CK_ERR_NOT_FOUND)
     return ck_failf(err, rc, "store: unknown enrollment token");
+  return rc;
+}
+
+static ck_err sq_etoken_by_agent(void *be, const char *agent_id, ck_arena *a,
+                                 ck_store_etoken *out, ck_errctx *err) {
+  ck_err rc;
+  rd r;
+
+  if ((rc = rd_begin(&r, be, SQL_ETOKEN_BY_AGENT, err)) != CK_OK)
+    return rc;
+  BIND(r, ck__sq_bind_text(r.st, 1, agent_id));
+  rc = rd_one(&r, row_etoken, out, a, err);
+  if (rc == CK_ERR_NOT_FOUND)
+    return ck_failf(err, rc, "store: agent %s has no enrollment token on "
+                    "record", agent_id);
   return rc;
 }
 
@@ -1092,8 +1154,10 @@ void ck__sq_read_ops(ck__store_backend *ops) {
   ops->request_list = sq_request_list;
   ops->revocation_get = sq_revocation_get;
   ops->revocation_list = sq_revocation_list;
+  ops->plan_list = sq_plan_list;
   ops->etoken_get = sq_etoken_get;
   ops->etoken_list = sq_etoken_list;
+  ops->etoken_by_agent = sq_etoken_by_agent;
   ops->apitoken_get = sq_apitoken_get;
   ops->apitoken_list = sq_apitoken_list;
   ops->ca_get = sq_ca_get;

@@ -12,6 +12,7 @@
  *   certs_spki      shared-key search; certs_serial  lookup by serial
  *   installs unique (agent_id, cert_id, path, endpoint): "on this host"
  *   installs_cert   "where is this certificate"
+ *   enroll_tokens_used_by  partial: the token an agent enrolled with
  * Every index on a random key (fingerprint, SPKI, serial) costs about one
  * dirty page per insert at commit; an audit (object_type, object_id) index
  * cost the most of all (64-character keys) and no query needs it yet: add
@@ -183,6 +184,30 @@ static const char *const migrations[] = {
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
     " seq INTEGER NOT NULL,"
     " hash BLOB NOT NULL);",
+
+    /* 2: exactly-once agent reports and the binding lookup by agent.
+     * report_seq is the highest outbox sequence number (the wire id of an
+     * `event`) committed for the agent; enroll_tokens_used_by serves
+     * ck_store_etoken_by_agent (the gateway's binding, once per session). */
+    "ALTER TABLE agents ADD COLUMN report_seq INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX enroll_tokens_used_by ON enroll_tokens(used_by)"
+    " WHERE used_by != '';",
+
+    /* 3: host facts an agent reports after enrollment (inventory `host`):
+     * a JSON object (docs/api.md "Agents") and when it was recorded. */
+    ("ALTER TABLE agents ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE agents ADD COLUMN host_at INTEGER NOT NULL DEFAULT 0;"),
+
+    /* 4: replace-then-revoke plans (coordinator/workflow/revoke_plan.h),
+     * so a restart resumes the waiting ones: one row per plan, rewritten at
+     * each transition; doc is the plan (holders included) as JSON, owned
+     * by revoke_plan.c. */
+    "CREATE TABLE revoke_plans ("
+    " id INTEGER PRIMARY KEY,"
+    " cert_fp TEXT NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " doc TEXT NOT NULL,"
+    " updated_at INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

@@ -7,6 +7,7 @@
  * SQL strings are static arrays: their addresses key the statement cache. */
 #include "coordinator/store/sqlite_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/util/clock.h"
@@ -273,36 +274,114 @@ static ck_err expire_sweep(ck__sq *q, ck__store_op *op, ck_errctx *err) {
 
 /* ------------------------------------------------------------ installations */
 
+static const char SQL_CERT_SPKI[] = "SELECT spki FROM certs WHERE id = ?1";
 static const char SQL_SPKI_HOSTS[] =
     "SELECT count(DISTINCT i.agent_id) FROM certs c"
-    " JOIN installs i ON i.cert_id = c.id"
-    " WHERE c.spki = (SELECT spki FROM certs WHERE id = ?1)";
+    " JOIN installs i ON i.cert_id = c.id WHERE c.spki = ?1";
 static const char SQL_SHARED_SET[] =
     "UPDATE certs SET weak_flags = weak_flags | 16, updated_at = ?2"
-    " WHERE spki = (SELECT spki FROM certs WHERE id = ?1)"
-    " AND (weak_flags & 16) = 0";
+    " WHERE spki = ?1 AND (weak_flags & 16) = 0";
 static const char SQL_SHARED_CLEAR[] =
     "UPDATE certs SET weak_flags = weak_flags & ~16, updated_at = ?2"
-    " WHERE spki = (SELECT spki FROM certs WHERE id = ?1)"
-    " AND (weak_flags & 16) != 0";
+    " WHERE spki = ?1 AND (weak_flags & 16) != 0";
 
-/* Sets or clears CK_WEAK_SHARED_KEY on every certificate with cert_id's
- * public key, from the number of distinct hosts it is installed on. */
-static ck_err shared_key_update(ck__sq *q, int64_t cert_id, ck_errctx *err) {
+void ck__sq_shared_begin(ck__sq *q) { q->n_shared = 0; }
+
+/* Queues cert_id's key for the recount at the end of the write. */
+static ck_err shared_key_touch(ck__sq *q, int64_t cert_id, ck_errctx *err) {
+  if (q->n_shared > 0 && q->shared_ids[q->n_shared - 1] == cert_id)
+    return CK_OK; /* the endpoints of one finding: the same certificate */
+  if (q->n_shared == q->cap_shared) {
+    size_t cap = q->cap_shared ? q->cap_shared * 2 : 256;
+    int64_t *v = realloc(q->shared_ids, cap * sizeof *v);
+    if (v == NULL)
+      return ck_failf(err, CK_ERR_NOMEM, "store: out of memory");
+    q->shared_ids = v;
+    q->cap_shared = cap;
+  }
+  q->shared_ids[q->n_shared++] = cert_id;
+  return CK_OK;
+}
+
+static int cmp_id(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int cmp_spki(const void *a, const void *b) {
+  return memcmp(a, b, CK_SHA256_LEN);
+}
+
+/* Sets or clears CK_WEAK_SHARED_KEY on every certificate with this public
+ * key (raw SPKI hash), from the number of distinct hosts it is installed
+ * on. */
+static ck_err shared_key_update(ck__sq *q, const uint8_t *spki,
+                                ck_errctx *err) {
   sqlite3_stmt *st;
   int64_t hosts = 0;
   ck_err rc;
   int b;
 
   PREP(st, SQL_SPKI_HOSTS);
-  rc = exec_int(q, st, sqlite3_bind_int64(st, 1, cert_id),
+  rc = exec_int(q, st, ck__sq_bind_hash_raw(st, 1, spki),
                 "counting hosts sharing a key", &hosts, err);
   if (rc != CK_OK)
     return rc;
   PREP(st, hosts > 1 ? SQL_SHARED_SET : SQL_SHARED_CLEAR);
-  b = sqlite3_bind_int64(st, 1, cert_id);
+  b = ck__sq_bind_hash_raw(st, 1, spki);
   b |= sqlite3_bind_int64(st, 2, q->now);
   return exec_done(q, st, b, "flagging shared keys", err);
+}
+
+ck_err ck__sq_shared_flush(ck__sq *q, ck_errctx *err) {
+  uint8_t *keys = NULL;
+  size_t i, n = 0, k = 0;
+  sqlite3_stmt *st;
+  ck_err rc = CK_OK;
+  int src;
+
+  if (q->n_shared == 0)
+    return CK_OK;
+  if (q->n_shared > 1)
+    qsort(q->shared_ids, q->n_shared, sizeof *q->shared_ids, cmp_id);
+  keys = malloc(q->n_shared * CK_SHA256_LEN);
+  if (keys == NULL) {
+    rc = ck_failf(err, CK_ERR_NOMEM, "store: out of memory");
+    goto out;
+  }
+  for (i = 0; i < q->n_shared; i++) {
+    if (i > 0 && q->shared_ids[i] == q->shared_ids[i - 1])
+      continue;
+    st = ck__sq_stmt(q->w, SQL_CERT_SPKI, err);
+    if (st == NULL) {
+      rc = err != NULL && err->code != CK_OK ? err->code : CK_ERR_STORE;
+      goto out;
+    }
+    src = step(st, sqlite3_bind_int64(st, 1, q->shared_ids[i]));
+    if (src == SQLITE_ROW &&
+        sqlite3_column_bytes(st, 0) == CK_SHA256_LEN)
+      memcpy(keys + n++ * CK_SHA256_LEN, sqlite3_column_blob(st, 0),
+             CK_SHA256_LEN);
+    ck__sq_done(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+      rc = ck__sq_fail(q->w, src, "reading a certificate's key", err);
+      goto out;
+    }
+  }
+  if (n > 1)
+    qsort(keys, n, CK_SHA256_LEN, cmp_spki);
+  for (i = 0; i < n; i++) {
+    if (i > 0 && memcmp(keys + i * CK_SHA256_LEN, keys + k * CK_SHA256_LEN,
+                        CK_SHA256_LEN) == 0)
+      continue;
+    k = i;
+    if ((rc = shared_key_update(q, keys + i * CK_SHA256_LEN, err)) != CK_OK)
+      goto out;
+  }
+out:
+  free(keys);
+  q->n_shared = 0;
+  return rc;
 }
 
 static const char SQL_INSTALL_PUT[] =
@@ -328,6 +407,9 @@ static ck_err install_put(ck__sq *q, ck__store_op *op, ck_errctx *err) {
   if (rc != CK_OK)
     return rc;
   PREP(st, SQL_INSTALL_PUT);
+  /* rowids are >= 1: a non-zero value after the upsert means it inserted
+   * (an update of a known installation leaves it alone) */
+  sqlite3_set_last_insert_rowid(q->w->db, 0);
   b = sqlite3_bind_int64(st, 1, cert_id);
   b |= ck__sq_bind_text(st, 2, in->agent_id);
   b |= ck__sq_bind_text(st, 3, in->path);
@@ -339,7 +421,11 @@ static ck_err install_put(ck__sq *q, ck__store_op *op, ck_errctx *err) {
     return rc == CK_ERR_NOT_FOUND
                ? ck_failf(err, CK_ERR_STORE, "store: installation not stored")
                : rc;
-  return shared_key_update(q, cert_id, err);
+  /* a new installation may change the hosts holding the key; refreshing
+   * one that exists cannot */
+  if (sqlite3_last_insert_rowid(q->w->db) == 0)
+    return CK_OK;
+  return shared_key_touch(q, cert_id, err);
 }
 
 static ck_err install_del(ck__sq *q, ck__store_op *op, ck_errctx *err) {
@@ -364,7 +450,7 @@ static ck_err install_del(ck__sq *q, ck__store_op *op, ck_errctx *err) {
   if ((rc = exec_done(q, st, b, "deleting an installation", err)) != CK_OK)
     return rc;
   op->result = sqlite3_changes(q->w->db);
-  return op->result > 0 ? shared_key_update(q, cert_id, err) : CK_OK;
+  return op->result > 0 ? shared_key_touch(q, cert_id, err) : CK_OK;
 }
 
 /* ---------------------------------------------------------------- agents */
@@ -415,6 +501,63 @@ static ck_err agent_seen(ck__sq *q, ck__store_op *op, ck_errctx *err) {
   b |= ck__sq_bind_text(st, 3, a->platform);
   b |= ck__sq_bind_text(st, 4, a->version);
   rc = exec_int(q, st, b, "updating an agent", &op->result, err);
+  return rc == CK_ERR_NOT_FOUND ? not_found(err, "agent", a->id) : rc;
+}
+
+/* Exactly-once reports: the mark only moves forward, in the same
+ * transaction as what the report records. */
+static const char SQL_AGENT_REPORT[] =
+    "UPDATE agents SET report_seq = ?2 WHERE agent_id = ?1"
+    " AND report_seq < ?2 RETURNING id";
+static const char SQL_AGENT_REPORT_MARK[] =
+    "SELECT report_seq FROM agents WHERE agent_id = ?1";
+
+static ck_err agent_report(ck__sq *q, ck__store_op *op, ck_errctx *err) {
+  const ck_store_agent *a = &op->u.agent;
+  sqlite3_stmt *st;
+  int64_t mark = 0;
+  ck_err rc;
+  int b;
+
+  PREP(st, SQL_AGENT_REPORT_MARK);
+  rc = exec_int(q, st, ck__sq_bind_text(st, 1, a->id),
+                "reading an agent's report mark", &mark, err);
+  if (rc == CK_ERR_NOT_FOUND)
+    return not_found(err, "agent", a->id);
+  if (rc != CK_OK)
+    return rc;
+  if (a->report_seq <= mark)
+    return ck_failf(err, CK_ERR_EXIST,
+                    "store: duplicate: agent %s report %lld is not after "
+                    "%lld", a->id, (long long)a->report_seq, (long long)mark);
+  PREP(st, SQL_AGENT_REPORT);
+  b = ck__sq_bind_text(st, 1, a->id);
+  b |= sqlite3_bind_int64(st, 2, a->report_seq);
+  rc = exec_int(q, st, b, "advancing an agent's report mark", &op->result,
+                err);
+  if (rc == CK_ERR_NOT_FOUND)
+    return ck_failf(err, CK_ERR_STORE, "store: agent %s report mark moved",
+                    a->id);
+  op->result = mark;
+  return rc;
+}
+
+static const char SQL_AGENT_HOST[] =
+    "UPDATE agents SET host = ?2, host_at = ?3 WHERE agent_id = ?1"
+    " RETURNING id";
+
+static ck_err agent_host(ck__sq *q, ck__store_op *op, ck_errctx *err) {
+  const ck_store_agent *a = &op->u.agent;
+  sqlite3_stmt *st;
+  ck_err rc;
+  int b;
+
+  PREP(st, SQL_AGENT_HOST);
+  b = ck__sq_bind_text(st, 1, a->id);
+  b |= ck__sq_bind_text(st, 2, a->host);
+  b |= sqlite3_bind_int64(st, 3, now_or(q, a->host_at));
+  rc = exec_int(q, st, b, "recording an agent's host facts", &op->result,
+                err);
   return rc == CK_ERR_NOT_FOUND ? not_found(err, "agent", a->id) : rc;
 }
 
@@ -772,6 +915,29 @@ static ck_err ca_crl_number(ck__sq *q, ck__store_op *op, ck_errctx *err) {
   return rc;
 }
 
+/* ---------------------------------------------------------------- plans */
+
+static const char SQL_PLAN_PUT[] =
+    "INSERT INTO revoke_plans (id, cert_fp, state, doc, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET"
+    " cert_fp = excluded.cert_fp, state = excluded.state, doc = excluded.doc,"
+    " updated_at = excluded.updated_at";
+
+static ck_err plan_put(ck__sq *q, ck__store_op *op, ck_errctx *err) {
+  const ck_store_plan *p = &op->u.plan;
+  sqlite3_stmt *st;
+  int b;
+
+  PREP(st, SQL_PLAN_PUT);
+  b = sqlite3_bind_int64(st, 1, p->id);
+  b |= ck__sq_bind_text(st, 2, p->cert_fp);
+  b |= sqlite3_bind_int(st, 3, p->state);
+  b |= ck__sq_bind_text(st, 4, p->doc);
+  b |= sqlite3_bind_int64(st, 5, now_or(q, p->updated_at));
+  op->result = p->id;
+  return exec_done(q, st, b, "storing a revocation plan", err);
+}
+
 /* ---------------------------------------------------------------- audit */
 
 static const char SQL_AUDIT_INSERT[] =
@@ -902,6 +1068,12 @@ ck_err ck__sq_apply_op(ck__sq *q, ck__store_op *op, ck_errctx *err) {
     return ca_crl_number(q, op, err);
   case CK__OP_AUDIT:
     return audit_append(q, op, err);
+  case CK__OP_AGENT_REPORT:
+    return agent_report(q, op, err);
+  case CK__OP_AGENT_HOST:
+    return agent_host(q, op, err);
+  case CK__OP_PLAN_PUT:
+    return plan_put(q, op, err);
   default:
     return ck_failf(err, CK_ERR_INTERNAL, "store: unknown operation %d",
                     (int)op->kind);

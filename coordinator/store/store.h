@@ -39,7 +39,7 @@
 
 /* The schema version this program writes (PRAGMA user_version). A database
  * with a higher version is refused with CK_ERR_STORE_SCHEMA. */
-#define CK_STORE_SCHEMA_VERSION 1
+#define CK_STORE_SCHEMA_VERSION 4
 
 /* Input limits, checked by the write builders (CK_ERR_LIMIT beyond). */
 #define CK_STORE_NAME_MAX 256    /* ids, names, roles, actors, actions */
@@ -189,6 +189,12 @@ typedef struct ck_store_agent {
   int64_t last_seen;
   const char *platform; /* "linux-x86_64", "" unknown */
   const char *version;  /* agent version */
+  int64_t report_seq;   /* set by reads: highest report sequence committed
+                           (ck_store_write_agent_report); ignored by put */
+  const char *host;     /* set by reads: the host facts last reported, a
+                           JSON object (docs/api.md), "" none; ignored by
+                           put (ck_store_write_agent_host) */
+  int64_t host_at;      /* set by reads: when host was recorded, 0 never */
 } ck_store_agent;
 
 /* An owner (person or team) with the contacts notices go to. */
@@ -243,6 +249,17 @@ typedef struct ck_store_revocation {
   int64_t revoked_at;     /* 0 on put = now */
   const char *actor;
 } ck_store_revocation;
+
+/* A replace-then-revoke plan as kept for restarts (revoke_plan.c owns the
+ * JSON in doc; the store only keeps it). id is the plan's own id. */
+#define CK_STORE_PLAN_DOC_MAX (4 * 1024 * 1024)
+typedef struct ck_store_plan {
+  int64_t id;
+  char cert_fp[CK_SHA256_HEX_LEN]; /* lower-case hex */
+  int state;                       /* ck_plan_state */
+  const char *doc;
+  int64_t updated_at;
+} ck_store_plan;
 
 /* A one-time enrollment token: only the SHA-256 of the token is stored. */
 typedef struct ck_store_etoken {
@@ -362,14 +379,15 @@ ck_err ck_store_write_expire_sweep(ck_store_write *w, int64_t now,
                                    unsigned limit, ck_errctx *err);
 
 /* Upserts an installation; the certificate must exist (CK_ERR_NOT_FOUND).
- * Re-evaluates the shared-key flag of every certificate with the same
- * public key. Result: the install id. */
+ * A new installation re-evaluates the shared-key flag of every certificate
+ * with the same public key, once per key at the end of the write (a
+ * refreshed one cannot change it). Result: the install id. */
 ck_err ck_store_write_install_put(ck_store_write *w, const ck_store_install *in,
                                   ck_errctx *err);
 
 /* Deletes the installation with in's (cert_fp, agent_id, path, endpoint);
- * none is not an error. Re-evaluates the shared-key flag. Result: rows
- * deleted. */
+ * none is not an error. Re-evaluates the shared-key flag (at the end of the
+ * write, as for install_put). Result: rows deleted. */
 ck_err ck_store_write_install_del(ck_store_write *w, const ck_store_install *in,
                                   ck_errctx *err);
 
@@ -381,6 +399,23 @@ ck_err ck_store_write_agent_put(ck_store_write *w, const ck_store_agent *a,
  * version (NULL keeps them). CK_ERR_NOT_FOUND for an unknown agent. */
 ck_err ck_store_write_agent_seen(ck_store_write *w, const char *id, int64_t at,
                                  const char *platform, const char *version,
+                                 ck_errctx *err);
+
+/* Advances agent id's report mark to seq, the sequence number of the
+ * report (an agent's outbox entry) this write records: exactly-once
+ * delivery of resent reports. Put it in the same write as what the report
+ * changes, so both commit or neither. CK_ERR_EXIST when seq is not above
+ * the mark (a duplicate: the whole write rolls back and the message says
+ * "duplicate"), CK_ERR_NOT_FOUND for an unknown agent, CK_ERR_INVAL for
+ * seq 0. Result: the previous mark. */
+ck_err ck_store_write_agent_report(ck_store_write *w, const char *id,
+                                   uint64_t seq, ck_errctx *err);
+
+/* Records the host facts of agent id: host is a JSON object text (at most
+ * CK_STORE_BODY_MAX bytes; the caller builds it), at the time `at` (0 =
+ * now). CK_ERR_NOT_FOUND for an unknown agent. Result: rowid. */
+ck_err ck_store_write_agent_host(ck_store_write *w, const char *id,
+                                 const char *host, int64_t at,
                                  ck_errctx *err);
 
 /* Upserts an owner by name. Result: owner id. */
@@ -443,6 +478,9 @@ ck_err ck_store_write_ca_put(ck_store_write *w, const ck_store_ca *ca,
 
 /* Takes the next CRL number of CA ca_id (CK_ERR_NOT_FOUND). Result: the
  * number to put in the CRL being built. */
+/* Inserts or replaces plan p (by p->id >= 1). */
+ck_err ck_store_write_plan_put(ck_store_write *w, const ck_store_plan *p,
+                               ck_errctx *err);
 ck_err ck_store_write_ca_crl_number(ck_store_write *w, int64_t ca_id,
                                     ck_errctx *err);
 
@@ -586,16 +624,28 @@ ck_err ck_store_request_list(ck_store *s, int state, ck_store_page *pg,
 /* The revocation of a certificate, CK_ERR_NOT_FOUND when not revoked. */
 ck_err ck_store_revocation_get(ck_store *s, const char *cert_fp, ck_arena *a,
                                ck_store_revocation *out, ck_errctx *err);
-/* Revocations of CA ca_id (0 = all), by id: what a CRL lists. */
+/* Revocations of CA ca_id (0 = all), by id: what a CRL lists. The cursor
+ * is the decimal id of the last revocation seen, so a reader may start
+ * after a known id (delta CRLs: coordinator/validation/). */
 ck_err ck_store_revocation_list(ck_store *s, int64_t ca_id, ck_store_page *pg,
                                 ck_arena *a, ck_store_revocation **items,
                                 size_t *n, ck_errctx *err);
+
+/* Stored revocation plans in state (every plan when state < 0), by id;
+ * the cursor is the last id seen. */
+ck_err ck_store_plan_list(ck_store *s, int state, ck_store_page *pg,
+                          ck_arena *a, ck_store_plan **items, size_t *n,
+                          ck_errctx *err);
 
 /* The enrollment token with this hash (used or not). */
 ck_err ck_store_etoken_get(ck_store *s, const char *hash, ck_arena *a,
                            ck_store_etoken *out, ck_errctx *err);
 ck_err ck_store_etoken_list(ck_store *s, ck_store_page *pg, ck_arena *a,
                             ck_store_etoken **items, size_t *n, ck_errctx *err);
+/* The enrollment token agent_id enrolled with (used_by = agent_id; the
+ * newest one should there be several). CK_ERR_NOT_FOUND when none. */
+ck_err ck_store_etoken_by_agent(ck_store *s, const char *agent_id, ck_arena *a,
+                                ck_store_etoken *out, ck_errctx *err);
 
 /* The API token with this hash (revoked/expired ones too: callers check). */
 ck_err ck_store_apitoken_get(ck_store *s, const char *hash, ck_arena *a,

@@ -32,6 +32,9 @@ typedef enum ck__store_op_kind {
   CK__OP_CA_PUT,
   CK__OP_CA_CRL_NUMBER,
   CK__OP_AUDIT,
+  CK__OP_AGENT_REPORT,
+  CK__OP_AGENT_HOST,
+  CK__OP_PLAN_PUT,
   CK__OP__MAX
 } ck__store_op_kind;
 
@@ -54,7 +57,9 @@ typedef struct ck__store_op {
     } sweep;
     ck_store_install install; /* INSTALL_PUT, INSTALL_DEL */
     ck_store_agent agent;     /* AGENT_PUT, AGENT_SEEN (id, last_seen,
-                                 platform/version NULL = keep) */
+                                 platform/version NULL = keep),
+                                 AGENT_REPORT (id, report_seq),
+                                 AGENT_HOST (id, host, host_at) */
     ck_store_owner owner;     /* OWNER_PUT, OWNER_DEL (name) */
     struct {
       ck_store_profile p;
@@ -68,6 +73,7 @@ typedef struct ck__store_op {
     ck_store_apitoken apitoken; /* APITOKEN_PUT, APITOKEN_REVOKE (name) */
     ck_store_ca ca;             /* CA_PUT, CA_CRL_NUMBER (id) */
     ck_audit_event audit;
+    ck_store_plan plan;         /* PLAN_PUT */
   } u;
 } ck__store_op;
 
@@ -132,11 +138,16 @@ typedef struct ck__store_backend {
                             unsigned limit, ck_arena *a,
                             ck_store_revocation **items, size_t *n,
                             ck_errctx *err);
+  ck_err (*plan_list)(void *be, int state, ck_store_page *pg, unsigned limit,
+                      ck_arena *a, ck_store_plan **items, size_t *n,
+                      ck_errctx *err);
   ck_err (*etoken_get)(void *be, const uint8_t hash[CK_SHA256_LEN], ck_arena *a,
                        ck_store_etoken *out, ck_errctx *err);
   ck_err (*etoken_list)(void *be, ck_store_page *pg, unsigned limit,
                         ck_arena *a, ck_store_etoken **items, size_t *n,
                         ck_errctx *err);
+  ck_err (*etoken_by_agent)(void *be, const char *agent_id, ck_arena *a,
+                            ck_store_etoken *out, ck_errctx *err);
   ck_err (*apitoken_get)(void *be, const uint8_t hash[CK_SHA256_LEN],
                          ck_arena *a, ck_store_apitoken *out, ck_errctx *err);
   ck_err (*apitoken_list)(void *be, ck_store_page *pg, unsigned limit,

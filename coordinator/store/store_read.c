@@ -374,6 +374,14 @@ ck_err ck_store_revocation_list(ck_store *s, int64_t ca_id, ck_store_page *pg,
                                  items, n, err);
 }
 
+ck_err ck_store_plan_list(ck_store *s, int state, ck_store_page *pg, ck_arena *a,
+                          ck_store_plan **items, size_t *n, ck_errctx *err) {
+  unsigned limit = 0;
+
+  TRY(page_args(s, pg, a, items, n, &limit, err));
+  return OPS(s)->plan_list(BE(s), state, pg, limit, a, items, n, err);
+}
+
 ck_err ck_store_etoken_get(ck_store *s, const char *hash, ck_arena *a,
                            ck_store_etoken *out, ck_errctx *err) {
   uint8_t h[CK_SHA256_LEN];
@@ -390,6 +398,13 @@ ck_err ck_store_etoken_list(ck_store *s, ck_store_page *pg, ck_arena *a,
 
   TRY(page_args(s, pg, a, items, n, &limit, err));
   return OPS(s)->etoken_list(BE(s), pg, limit, a, items, n, err);
+}
+
+ck_err ck_store_etoken_by_agent(ck_store *s, const char *agent_id, ck_arena *a,
+                                ck_store_etoken *out, ck_errctx *err) {
+  OUT_ARGS(s, a, out);
+  TRY(name_arg("agent id", agent_id, err));
+  return OPS(s)->etoken_by_agent(BE(s), agent_id, a, out, err);
 }
 
 ck_err ck_store_apitoken_get(ck_store *s, const char *hash, ck_arena *a,

@@ -305,15 +305,25 @@ static void fail_all(ck_store_write **ws, size_t from, size_t n, ck_err rc,
 /* Applies one write's operations; on failure records which and why. */
 static ck_err run_ops(ck__sq *q, ck_store_write *w) {
   size_t j;
+  ck_err rc;
 
+  ck__sq_shared_begin(q);
   for (j = 0; j < w->n_ops; j++) {
-    ck_err rc = ck__sq_apply_op(q, &w->ops[j], &w->err);
+    rc = ck__sq_apply_op(q, &w->ops[j], &w->err);
     if (rc != CK_OK) {
       w->rc = ck_failf(&w->err, rc, "operation %zu (%s)", j,
                        ck__store_op_name(w->ops[j].kind));
       w->failed_op = j;
       return rc;
     }
+  }
+  /* the shared-key flags of the keys this write's installations touched */
+  if ((rc = ck__sq_shared_flush(q, &w->err)) != CK_OK) {
+    j = w->n_ops > 0 ? w->n_ops - 1 : 0;
+    w->rc = ck_failf(&w->err, rc, "operation %zu (%s)", j,
+                     w->n_ops > 0 ? ck__store_op_name(w->ops[j].kind) : "?");
+    w->failed_op = j;
+    return rc;
   }
   return CK_OK;
 }
@@ -444,6 +454,7 @@ static void sq_close(void *be) {
   uv_cond_destroy(&q->pool_cv);
   uv_mutex_destroy(&q->pool_mu);
   free(q->readers);
+  free(q->shared_ids);
   free(q->path);
   free(q);
 }

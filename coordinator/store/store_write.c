@@ -86,6 +86,9 @@ const char *ck__store_op_name(ck__store_op_kind kind) {
       [CK__OP_CA_PUT] = "ca.put",
       [CK__OP_CA_CRL_NUMBER] = "ca.crl_number",
       [CK__OP_AUDIT] = "audit.append",
+      [CK__OP_AGENT_REPORT] = "agent.report",
+      [CK__OP_AGENT_HOST] = "agent.host",
+      [CK__OP_PLAN_PUT] = "plan.put",
   };
   if ((unsigned)kind >= CK__OP__MAX || names[kind] == NULL)
     return "?";
@@ -373,6 +376,41 @@ ck_err ck_store_write_agent_seen(ck_store_write *w, const char *id, int64_t at,
   return CK_OK;
 }
 
+ck_err ck_store_write_agent_report(ck_store_write *w, const char *id,
+                                   uint64_t seq, ck_errctx *err) {
+  ck_err rc;
+  ck__store_op *op = slot(w, CK__OP_AGENT_REPORT, err, &rc);
+  ck_store_agent *d;
+
+  if (op == NULL)
+    return rc;
+  if (seq == 0 || seq > (uint64_t)INT64_MAX)
+    return ck_failf(err, CK_ERR_INVAL,
+                    "store: agent.report_seq must be 1..2^63-1");
+  d = &op->u.agent;
+  TRY(str(w, "agent.id", id, NAME, 1, &d->id, err));
+  d->report_seq = (int64_t)seq;
+  w->n_ops++;
+  return CK_OK;
+}
+
+ck_err ck_store_write_agent_host(ck_store_write *w, const char *id,
+                                 const char *host, int64_t at,
+                                 ck_errctx *err) {
+  ck_err rc;
+  ck__store_op *op = slot(w, CK__OP_AGENT_HOST, err, &rc);
+  ck_store_agent *d;
+
+  if (op == NULL)
+    return rc;
+  d = &op->u.agent;
+  TRY(str(w, "agent.id", id, NAME, 1, &d->id, err));
+  TRY(str(w, "agent.host", host, CK_STORE_BODY_MAX, 1, &d->host, err));
+  d->host_at = at;
+  w->n_ops++;
+  return CK_OK;
+}
+
 ck_err ck_store_write_owner_put(ck_store_write *w, const ck_store_owner *o,
                                 ck_errctx *err) {
   ck_err rc;
@@ -593,6 +631,30 @@ ck_err ck_store_write_ca_put(ck_store_write *w, const ck_store_ca *ca,
   d->parent_id = ca->parent_id;
   d->is_default = ca->is_default ? 1 : 0;
   d->next_crl_number = ca->next_crl_number > 0 ? ca->next_crl_number : 1;
+  w->n_ops++;
+  return CK_OK;
+}
+
+ck_err ck_store_write_plan_put(ck_store_write *w, const ck_store_plan *p,
+                               ck_errctx *err) {
+  ck_err rc;
+  ck__store_op *op = slot(w, CK__OP_PLAN_PUT, err, &rc);
+  ck_store_plan *d;
+
+  if (op == NULL)
+    return rc;
+  if (p == NULL)
+    return ck_failf(err, CK_ERR_INVAL, "store: plan is NULL");
+  d = &op->u.plan;
+  TRY(range("plan.id", p->id, 1, INT64_MAX, err));
+  TRY(range("plan.state", p->state, 0, 100, err));
+  if (strnlen(p->cert_fp, sizeof p->cert_fp) != CK_SHA256_LEN * 2)
+    return ck_failf(err, CK_ERR_INVAL, "store: plan.cert_fp is not a SHA-256 hex digest");
+  TRY(str(w, "plan.doc", p->doc, CK_STORE_PLAN_DOC_MAX, 1, &d->doc, err));
+  d->id = p->id;
+  memcpy(d->cert_fp, p->cert_fp, sizeof d->cert_fp);
+  d->state = p->state;
+  d->updated_at = p->updated_at;
   w->n_ops++;
   return CK_OK;
 }

@@ -213,6 +213,7 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
     ir.eku = eku;
     ir.n_eku = n_eku;
     ir.base_url = rt->set.public_http;
+    ir.crl_shards = (int)rt->set.val.crl_shards;
     if ((rc = ck_ca_issue_fields(ca, &ir, &cert, err)) != CK_OK)
       goto out;
   }

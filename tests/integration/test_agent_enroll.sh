@@ -34,9 +34,17 @@ new_token() {
 TOKEN=$(new_token)
 [ -n "$TOKEN" ] || fail "no token printed"
 
-# 1. enroll
+# 1. enroll (token from a file: not in the process list)
 S1=$CK_T/state1
-"$CK_AGENT" enroll --server 127.0.0.1:$CK_GW --token "$TOKEN" --ca-fingerprint "$FP" \
+(umask 077; printf '%s\n' "$TOKEN" >"$CK_T/token")
+"$CK_AGENT" enroll --server 127.0.0.1:$CK_GW --token-file "$CK_T/token" --token "$TOKEN" \
+  --ca-fingerprint "$FP" --state-dir "$S1" >"$CK_T/e0.out" 2>&1
+[ $? -eq 2 ] || fail "--token with --token-file not a usage error: $(cat "$CK_T/e0.out")"
+: >"$CK_T/empty-token"
+"$CK_AGENT" enroll --server 127.0.0.1:$CK_GW --token-file "$CK_T/empty-token" \
+  --ca-fingerprint "$FP" --state-dir "$S1" >"$CK_T/e0.out" 2>&1 && fail "empty token file accepted"
+grep -q "no token" "$CK_T/e0.out" || fail "unclear message: $(cat "$CK_T/e0.out")"
+"$CK_AGENT" enroll --server 127.0.0.1:$CK_GW --token-file "$CK_T/token" --ca-fingerprint "$FP" \
   --state-dir "$S1" --name enroll-test-host >"$CK_T/e1.out" 2>&1 \
   || { cat "$CK_T/e1.out"; fail "enroll"; }
 grep -q "enrolled as agent" "$CK_T/e1.out" || fail "no success message: $(cat "$CK_T/e1.out")"
@@ -64,7 +72,8 @@ C=$(openssl x509 -in "$S1/identity.crt" -noout -pubkey | sha256sum)
 ok "identity certificate verifies against the root and matches the key"
 "$CK_CLI" agent list --json >"$CK_T/agents.json" 2>&1 || { cat "$CK_T/agents.json"; fail "agent list"; }
 grep -q "$AGENT_ID" "$CK_T/agents.json" || fail "agent $AGENT_ID not listed: $(cat "$CK_T/agents.json")"
-ok "agent listed by certkeeper agent list --json"
+grep -q '"version": *"[0-9]' "$CK_T/agents.json" || fail "agent version not recorded: $(cat "$CK_T/agents.json")"
+ok "agent listed by certkeeper agent list --json, with its version"
 
 # 2. the same state dir again: refused locally without --force
 "$CK_AGENT" enroll --server 127.0.0.1:$CK_GW --token "$TOKEN" --ca-fingerprint "$FP" \
@@ -98,7 +107,7 @@ ok "wrong fingerprint: $(cat "$CK_T/e4.out")"
 PORT=$(free_port)
 "$CK_AGENT" enroll --server 127.0.0.1:$PORT --token "$TOKEN2" --ca-fingerprint "$FP" \
   --state-dir "$S3" >"$CK_T/e5.out" 2>&1 && fail "enroll to a closed port succeeded"
-grep -qi "connect" "$CK_T/e5.out" || fail "unclear message: $(cat "$CK_T/e5.out")"
+grep -qi "connection refused" "$CK_T/e5.out" || fail "no OS error in: $(cat "$CK_T/e5.out")"
 clean "$CK_T/e5.out"
 ok "connection refused: $(cat "$CK_T/e5.out")"
 

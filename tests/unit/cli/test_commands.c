@@ -115,7 +115,9 @@ static void test_agents(void **state) {
               "\"linux\",\"version\":\"0.1.0\"}],\"next_cursor\":null}");
   fake_answer(f, "GET", "/api/v1/agents/ag-1", 200,
               "{\"id\":\"ag-1\",\"name\":\"web-1\",\"group\":\"web\","
-              "\"status\":\"online\",\"identity_fingerprint\":\"ffee\"}");
+              "\"status\":\"online\",\"identity_fingerprint\":\"ffee\","
+              "\"host\":{\"hostname\":\"web-1\",\"os\":\"linux\","
+              "\"hwkeys\":[\"tpm:tpm0\",\"tpm:tpmrm0\"]}}");
   r = cli(f, "agent list");
   assert_rc(r, 0);
   assert_non_null(strstr(r.out, "web-1"));
@@ -127,6 +129,9 @@ static void test_agents(void **state) {
   assert_non_null(strstr(r.out, "name:"));
   assert_non_null(strstr(r.out, "identity fingerprint:"));
   assert_non_null(strstr(r.out, "ffee"));
+  assert_non_null(strstr(r.out, "host hwkeys:"));
+  assert_non_null(strstr(r.out, "tpm:tpm0, tpm:tpmrm0"));
+  assert_non_null(strstr(r.out, "host os:"));
   cli_run_free(&r);
   r = cli(f, "agent show ag-2");
   assert_rc(r, 6);

@@ -6,12 +6,14 @@
  * data directory created by ck_coord_init, settings, store, CAs, profile
  * cache, the TLS server context (client certificates optional, trusting the
  * default CA chain), then ck_gateway_start_opts. Tests drive the client
- * with gwc_send / gwc_recv, which run the loop until the answer arrived
- * (bounded); pings from the gateway are answered automatically. */
+ * (tests/testagent.h under the gwc_ names) with gwc_send / gwc_recv, which
+ * run the loop until the answer arrived (bounded); pings from the gateway
+ * are answered automatically. gw_setup / gw_teardown give each test a
+ * fresh coordinator in the file's fx. */
 #ifndef CK_TESTS_GW_FIXTURE_H
 #define CK_TESTS_GW_FIXTURE_H
 
-#include "tests/testutil.h"
+#include "tests/testagent.h"
 
 #include <string.h>
 
@@ -31,7 +33,6 @@
 #include "coordinator/workflow/profile_cache.h"
 
 #define GW_WAIT_MS 15000u
-#define GWC_QMAX 64
 
 typedef struct gw_fx {
   uv_loop_t loop;
@@ -45,42 +46,11 @@ typedef struct gw_fx {
   int gw_closed;
 } gw_fx;
 
-/* A test agent connection. */
-typedef struct gwc {
-  gw_fx *fx;
-  ck_tls_ctx *ctx;
-  ck_conn *conn;
-  volatile int hs_done;
-  ck_err hs;
-  char hs_msg[512];
-  ck_wire_framer fr;
-  ck_wire_msg q[GWC_QMAX]; /* received, not yet taken */
-  ck_arena *qa[GWC_QMAX];
-  size_t qn;
-  volatile int ready; /* qn > 0 or ended */
-  volatile int ended;
-  ck_err end_status;
-  volatile int closed;
-  int pings;
-  uint64_t next_id;
-} gwc;
+/* A test agent connection and an agent identity (tests/testagent.h). */
+typedef ck_tagent gwc;
+typedef ck_tagent_ident gw_ident;
 
-/* An agent identity: key and certificate (PEM), as the agent keeps them. */
-typedef struct gw_ident {
-  char agent_id[64];
-  char *cert_pem;
-  size_t cert_pem_len;
-  char *key_pem;
-  size_t key_pem_len;
-  char fp[CK_SHA256_HEX_LEN];
-} gw_ident;
-
-static inline void gw_ident_clear(gw_ident *id) {
-  free(id->cert_pem);
-  if (id->key_pem != NULL)
-    ck_crypto_free_secret(id->key_pem, id->key_pem_len);
-  memset(id, 0, sizeof *id);
-}
+static inline void gw_ident_clear(gw_ident *id) { ck_tagent_ident_clear(id); }
 
 /* ---- coordinator ---------------------------------------------------------- */
 
@@ -224,308 +194,124 @@ static inline int gw_fx_audit_find(gw_fx *fx, const char *action, ck_arena *a,
 
 /* ---- keys and CSRs -------------------------------------------------------- */
 
-static inline ck_key *gw_key(const char *spec) {
-  ck_key_spec ks;
-  ck_key *k = NULL;
-
-  assert_int_equal(ck_key_spec_parse(spec, &ks, NULL), CK_OK);
-  assert_int_equal(ck_key_generate(&ks, &k, NULL), CK_OK);
-  return k;
-}
+static inline ck_key *gw_key(const char *spec) { return ck_tagent_key(spec); }
 
 /* A CSR for key with CN cn and DNS SANs (NULL-terminated list, may be
  * NULL); *der malloc'ed. */
-static inline void gw_csr(const ck_key *key, const char *cn, const char *const *dns,
-                   uint8_t **der, size_t *len) {
-  ck_name_attr subj = {"CN", cn};
-  ck_san sans[8];
-  ck_csr_req req;
-  ck_csr *csr = NULL;
-  const uint8_t *d;
-  size_t n = 0;
-
-  while (dns != NULL && dns[n] != NULL && n < 8) {
-    sans[n].type = CK_SAN_DNS;
-    sans[n].value = dns[n];
-    n++;
-  }
-  memset(&req, 0, sizeof req);
-  req.subject = &subj;
-  req.n_subject = 1;
-  req.sans = sans;
-  req.n_sans = n;
-  assert_int_equal(ck_csr_create(key, &req, &csr, NULL), CK_OK);
-  d = ck_csr_der(csr, len);
-  *der = malloc(*len);
-  assert_non_null(*der);
-  memcpy(*der, d, *len);
-  ck_csr_free(csr);
+static inline void gw_csr(const ck_key *key, const char *cn,
+                          const char *const *dns, uint8_t **der, size_t *len) {
+  ck_tagent_csr(key, cn, dns, der, len);
 }
 
 /* ---- the client ----------------------------------------------------------- */
 
-static inline void gwc_update(gwc *c) { c->ready = c->qn > 0 || c->ended; }
-
-static inline void gwc_on_closed(ck_conn *conn) {
-  gwc *c = conn->data;
-  c->closed = 1;
-  c->conn = NULL;
-}
-
-static inline void gwc_send(gwc *c, ck_wire_msg *m);
-
-static inline void gwc_on_read(ck_conn *conn, const uint8_t *data, size_t len,
-                        ck_err status) {
-  gwc *c = conn->data;
-  ck_errctx err = CK_ERRCTX_INIT;
-  const uint8_t *body;
-  size_t blen;
-
-  if (status != CK_OK) {
-    c->ended = 1;
-    c->end_status = status;
-    ck_conn_close(conn, gwc_on_closed);
-    gwc_update(c);
-    return;
-  }
-  assert_int_equal(ck_wire_framer_feed(&c->fr, data, len, &err), CK_OK);
-  while (ck_wire_framer_next(&c->fr, &body, &blen, &err) == CK_OK) {
-    ck_arena *a = ck_arena_new(4096);
-    ck_wire_msg m;
-    memset(&m, 0, sizeof m);
-    if (ck_wire_decode(body, blen, NULL, a, &m, &err) != CK_OK)
-      fail_msg("client decode: %s", ck_errctx_msg(&err));
-    if (m.type == CK_WIRE_PING) {
-      ck_wire_msg p;
-      memset(&p, 0, sizeof p);
-      p.type = CK_WIRE_PONG;
-      p.id = m.id;
-      p.u.pong.time = ck_clock_now();
-      c->pings++;
-      ck_arena_free(a);
-      gwc_send(c, &p);
-      continue;
-    }
-    assert_true(c->qn < GWC_QMAX);
-    c->q[c->qn] = m;
-    c->qa[c->qn] = a;
-    c->qn++;
-  }
-  gwc_update(c);
-}
-
-static inline void gwc_on_hs(ck_conn *conn, ck_err status, const ck_errctx *err,
-                      void *arg) {
-  gwc *c = arg;
-
-  c->hs = status;
-  if (status == CK_OK) {
-    c->conn = conn;
-    conn->data = c;
-    assert_int_equal(ck_conn_read_start(conn, gwc_on_read), CK_OK);
-  } else {
-    snprintf(c->hs_msg, sizeof c->hs_msg, "%s", err ? ck_errctx_msg(err) : "");
-    c->ended = 1;
-    c->closed = 1;
-    gwc_update(c);
-  }
-  c->hs_done = 1;
+/* Where fx's gateway is and what it trusts. */
+static inline void gw_fx_peer(gw_fx *fx, ck_tagent_peer *p) {
+  memset(p, 0, sizeof *p);
+  p->loop = &fx->loop;
+  p->port = fx->port;
+  p->root_pin = fx->root_pin;
+  p->chain_pem = fx->rt.chain_pem;
+  p->chain_len = fx->rt.chain_pem_len;
+  p->wait_ms = GW_WAIT_MS;
 }
 
 /* Connects: id NULL = enrollment (CA pin only), else mutual TLS with id.
  * Returns the handshake status (c is usable only on CK_OK). */
 static inline ck_err gwc_open(gw_fx *fx, gwc *c, const gw_ident *id) {
-  ck_errctx err = CK_ERRCTX_INIT;
-  ck_tls_config tc;
-  char addr[64];
+  ck_tagent_peer p;
 
-  memset(c, 0, sizeof *c);
-  c->fx = fx;
-  c->next_id = 1;
-  ck_wire_framer_init(&c->fr, 0);
-  memset(&tc, 0, sizeof tc);
-  tc.role = CK_TLS_CLIENT;
-  if (id == NULL) {
-    tc.ca_pin_sha256 = fx->root_pin;
-  } else {
-    tc.ca_pem = (const uint8_t *)fx->rt.chain_pem;
-    tc.ca_pem_len = fx->rt.chain_pem_len;
-    tc.cert_pem = (const uint8_t *)id->cert_pem;
-    tc.cert_pem_len = id->cert_pem_len;
-    tc.key_pem = (const uint8_t *)id->key_pem;
-    tc.key_pem_len = id->key_pem_len;
-  }
-  if (ck_tls_ctx_new(&tc, &c->ctx, &err) != CK_OK)
-    fail_msg("client ctx: %s", ck_errctx_msg(&err));
-  snprintf(addr, sizeof addr, "127.0.0.1:%d", fx->port);
-  assert_int_equal(ck_tls_connect(&fx->loop, addr, c->ctx, gwc_on_hs, c, &err),
-                   CK_OK);
-  ck_test_run_until(&fx->loop, &c->hs_done, GW_WAIT_MS);
-  return c->hs;
+  gw_fx_peer(fx, &p);
+  return ck_tagent_open(c, &p, id);
 }
 
-static inline void gwc_close(gwc *c) {
-  size_t i;
-
-  if (c->conn != NULL && !c->ended)
-    ck_conn_close(c->conn, gwc_on_closed);
-  ck_test_run_until(&c->fx->loop, &c->closed, GW_WAIT_MS);
-  for (i = 0; i < c->qn; i++)
-    ck_arena_free(c->qa[i]);
-  c->qn = 0;
-  ck_wire_framer_free(&c->fr);
-  ck_tls_ctx_free(c->ctx);
-  c->ctx = NULL;
-}
+static inline void gwc_close(gwc *c) { ck_tagent_close(c); }
 
 static inline void gwc_send_raw(gwc *c, const uint8_t *buf, size_t len) {
-  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
-
-  assert_non_null(c->conn);
-  assert_int_equal(ck_conn_write(c->conn, &b, 1, NULL, NULL), CK_OK);
+  ck_tagent_send_raw(c, buf, len);
 }
 
 /* Sends m; when m->id is 0 a fresh id is given (and left in m->id). */
-static inline void gwc_send(gwc *c, ck_wire_msg *m) {
-  ck_errctx err = CK_ERRCTX_INIT;
-  uint8_t *buf = NULL;
-  size_t len = 0;
-
-  if (m->id == 0)
-    m->id = c->next_id++;
-  if (ck_wire_encode(m, NULL, &buf, &len, &err) != CK_OK)
-    fail_msg("client encode: %s", ck_errctx_msg(&err));
-  gwc_send_raw(c, buf, len);
-  free(buf);
-}
+static inline void gwc_send(gwc *c, ck_wire_msg *m) { ck_tagent_send(c, m); }
 
 /* Waits for the next frame; *a (caller frees) owns *m. Returns 0 when the
  * connection ended first. */
 static inline int gwc_recv(gwc *c, ck_wire_msg *m, ck_arena **a) {
-  ck_test_run_until(&c->fx->loop, &c->ready, GW_WAIT_MS);
-  if (c->qn == 0)
-    return 0;
-  *m = c->q[0];
-  *a = c->qa[0];
-  memmove(c->q, c->q + 1, (c->qn - 1) * sizeof c->q[0]);
-  memmove(c->qa, c->qa + 1, (c->qn - 1) * sizeof c->qa[0]);
-  c->qn--;
-  gwc_update(c);
-  return 1;
+  return ck_tagent_recv(c, m, a);
 }
 
 /* Waits for a frame of type t with id (0 = any id); fails otherwise. */
-static inline void gwc_expect(gwc *c, ck_wire_type t, uint64_t id, ck_wire_msg *m,
-                       ck_arena **a) {
-  if (!gwc_recv(c, m, a))
-    fail_msg("connection ended (%s) while waiting for '%s'",
-             ck_err_name(c->end_status), ck_wire_type_name(t));
-  if (m->type != t) {
-    if (m->type == CK_WIRE_ERROR)
-      fail_msg("expected '%s', got error %s: %s", ck_wire_type_name(t),
-               ck_err_name((ck_err)m->u.error.code), m->u.error.message);
-    fail_msg("expected '%s', got '%s'", ck_wire_type_name(t),
-             ck_wire_type_name(m->type));
-  }
-  if (id != 0)
-    assert_int_equal(m->id, id);
+static inline void gwc_expect(gwc *c, ck_wire_type t, uint64_t id,
+                              ck_wire_msg *m, ck_arena **a) {
+  ck_tagent_expect(c, t, id, m, a);
 }
 
 /* Waits for an error with code (and a message containing needle). */
 static inline void gwc_expect_error(gwc *c, ck_err code, uint64_t id,
-                             const char *needle, int fatal) {
-  ck_wire_msg m;
-  ck_arena *a = NULL;
-
-  gwc_expect(c, CK_WIRE_ERROR, id, &m, &a);
-  if (m.u.error.code != (int32_t)code)
-    fail_msg("expected error %s, got %s: %s", ck_err_name(code),
-             ck_err_name((ck_err)m.u.error.code), m.u.error.message);
-  if (needle != NULL && strstr(m.u.error.message, needle) == NULL)
-    fail_msg("error message '%s' does not mention '%s'", m.u.error.message,
-             needle);
-  assert_int_equal(m.u.error.fatal ? 1 : 0, fatal ? 1 : 0);
-  ck_arena_free(a);
+                                    const char *needle, int fatal) {
+  ck_tagent_expect_error(c, code, id, needle, fatal);
 }
 
 /* Waits until the gateway closed the connection. */
-static inline void gwc_expect_end(gwc *c) {
-  ck_wire_msg m;
-  ck_arena *a = NULL;
-
-  if (gwc_recv(c, &m, &a))
-    fail_msg("expected the end of the connection, got '%s'",
-             ck_wire_type_name(m.type));
-  assert_true(c->ended);
-}
+static inline void gwc_expect_end(gwc *c) { ck_tagent_expect_end(c); }
 
 static inline uint64_t gwc_hello(gwc *c, const char *agent_id) {
-  ck_wire_msg m;
+  return ck_tagent_hello(c, agent_id);
+}
 
-  memset(&m, 0, sizeof m);
-  m.type = CK_WIRE_HELLO;
-  m.u.hello.agent_id = agent_id;
-  m.u.hello.version = "0.1.0";
-  m.u.hello.platform = "linux-x86_64";
-  gwc_send(c, &m);
-  return m.id;
+/* hello -> welcome (the session is up, earlier frames handled). */
+static inline void gwc_welcome(gwc *c, const char *agent_id) {
+  ck_tagent_welcome(c, agent_id);
 }
 
 static inline uint64_t gwc_enroll(gwc *c, const char *token, const uint8_t *csr,
-                           size_t csr_len, const char *hostname) {
-  ck_wire_msg m;
+                                  size_t csr_len, const char *hostname) {
+  return ck_tagent_enroll(c, token, csr, csr_len, hostname,
+                          "web-01.example.test");
+}
 
-  memset(&m, 0, sizeof m);
-  m.type = CK_WIRE_ENROLL;
-  m.u.enroll.token = token;
-  m.u.enroll.csr.data = csr;
-  m.u.enroll.csr.len = csr_len;
-  m.u.enroll.host.hostname = hostname;
-  m.u.enroll.host.os = "linux";
-  m.u.enroll.host.arch = "x86_64";
-  m.u.enroll.host.fqdn = "web-01.example.test";
-  gwc_send(c, &m);
-  return m.id;
+/* Zeroes m into an inventory of mode and seq; a delta gets base. */
+static inline void gw_inventory_msg(ck_wire_msg *m, ck_wire_inv_mode mode,
+                                    uint64_t seq, uint64_t base) {
+  memset(m, 0, sizeof *m);
+  m->type = CK_WIRE_INVENTORY;
+  m->u.inventory.mode = mode;
+  m->u.inventory.seq = seq;
+  if (mode == CK_WIRE_INV_DELTA) {
+    m->u.inventory.base = base;
+    m->u.inventory.has_base = true;
+  }
 }
 
 /* Enrolls a new agent with a fresh token of group/profiles/sans; fills id. */
-static inline void gw_enroll_agent(gw_fx *fx, const char *group, const char *profiles,
-                            const char *sans, gw_ident *id) {
+static inline void gw_enroll_agent(gw_fx *fx, const char *group,
+                                   const char *profiles, const char *sans,
+                                   gw_ident *id) {
+  ck_tagent_peer p;
   ck_secret sec;
-  ck_key *key = gw_key("ec-p256");
-  uint8_t *csr = NULL;
-  size_t csr_len = 0;
-  gwc c;
-  ck_wire_msg m;
-  ck_arena *a = NULL;
-  uint64_t rid;
-  ck_cert *cert = NULL;
 
-  memset(id, 0, sizeof *id);
   gw_fx_token(fx, group, profiles, sans, 3600, &sec);
-  gw_csr(key, "ignored", NULL, &csr, &csr_len);
-  assert_int_equal(gwc_open(fx, &c, NULL), CK_OK);
-  rid = gwc_enroll(&c, sec.token, csr, csr_len, "web-01");
-  gwc_expect(&c, CK_WIRE_CERT, rid, &m, &a);
-  assert_non_null(m.u.cert.agent_id);
-  ck_strlcpy(id->agent_id, m.u.cert.agent_id, sizeof id->agent_id);
-  assert_int_equal(ck_cert_parse(m.u.cert.cert.data, m.u.cert.cert.len, &cert,
-                                 NULL),
-                   CK_OK);
-  memcpy(id->fp, ck_cert_get_info(cert)->sha256_hex, sizeof id->fp);
-  assert_int_equal(ck_pem_encode("CERTIFICATE", m.u.cert.cert.data,
-                                 m.u.cert.cert.len, &id->cert_pem,
-                                 &id->cert_pem_len),
-                   CK_OK);
-  assert_int_equal(ck_key_export_pem(key, CK_KEY_PEM_PKCS8, &id->key_pem,
-                                     &id->key_pem_len, NULL),
-                   CK_OK);
-  ck_cert_free(cert);
-  ck_arena_free(a);
-  gwc_close(&c);
+  gw_fx_peer(fx, &p);
+  ck_tagent_enroll_new(&p, sec.token, "web-01", "web-01.example.test", id);
   ck_secret_wipe(&sec);
-  free(csr);
-  ck_key_free(key);
+}
+
+/* ---- the usual fixture ----------------------------------------------------- */
+
+/* The usual fixture: every test of the file against a fresh coordinator in
+ * fx (cmocka setup/teardown). */
+static gw_fx fx;
+
+static inline int gw_setup(void **state) {
+  (void)state;
+  gw_fx_start(&fx, NULL);
+  return 0;
+}
+
+static inline int gw_teardown(void **state) {
+  (void)state;
+  gw_fx_stop(&fx);
+  return 0;
 }
 
 #endif

@@ -12,7 +12,6 @@
  * certificate closes the session. */
 #include "tests/unit/gateway/gw_fixture.h"
 
-static gw_fx fx;
 static char sec_log[16384]; /* security-stream lines since the last reset */
 
 static void on_log(ck_log_stream st, ck_log_level lvl, const char *line,

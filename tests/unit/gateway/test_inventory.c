@@ -11,33 +11,13 @@
  * session goes on; a der next to a fingerprint the store already holds is
  * not parsed again; a certificate the coordinator issued (the agent's own
  * identity) reported with its DER stays managed and issued; one key in two
- * certificates on two agents gets the shared-key flag on both. */
+ * certificates on two agents gets the shared-key flag on both; a second
+ * identical full inventory in parts changes nothing (no row, no audit event
+ * beyond its own inventory.full) and a later one without a finding removes
+ * only that installation. */
 #include "tests/unit/gateway/gw_fixture.h"
 
 #include "common/crypto/certgen.h"
-
-static gw_fx fx;
-
-static int setup(void **state) {
-  (void)state;
-  gw_fx_start(&fx, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  gw_fx_stop(&fx);
-  return 0;
-}
-
-static void welcome(gwc *c, const char *agent_id) {
-  ck_wire_msg m;
-  ck_arena *a = NULL;
-  uint64_t id = gwc_hello(c, agent_id);
-
-  gwc_expect(c, CK_WIRE_WELCOME, id, &m, &a);
-  ck_arena_free(a);
-}
 
 /* A self-signed leaf for key: CN cn, SAN DNS:cn, valid a year from now. */
 static ck_cert *self_signed(const ck_key *key, const char *cn) {
@@ -166,7 +146,7 @@ static void test_unknown_weak(void **state) {
   decoy = self_signed(other, "decoy.example.test");
   gw_enroll_agent(&fx, "web", "tls-server", ".example.test", &id);
   assert_int_equal(gwc_open(&fx, &c, &id), CK_OK);
-  welcome(&c, id.agent_id);
+  gwc_welcome(&c, id.agent_id);
 
   memset(f, 0, sizeof f);
   der = ck_cert_der(weak, &der_len);
@@ -261,7 +241,7 @@ static void test_issued_stays_managed(void **state) {
                                &pos, &blk, NULL),
                    CK_OK);
   assert_int_equal(gwc_open(&fx, &c, &id), CK_OK);
-  welcome(&c, id.agent_id);
+  gwc_welcome(&c, id.agent_id);
   /* the agent reports its own identity certificate, which we issued */
   memset(&f, 0, sizeof f);
   f.path = "/var/lib/certkeeper/identity.crt";
@@ -294,7 +274,7 @@ static void report(const gw_ident *id, const ck_cert *cert, const char *path) {
   gwc c;
 
   assert_int_equal(gwc_open(&fx, &c, id), CK_OK);
-  welcome(&c, id->agent_id);
+  gwc_welcome(&c, id->agent_id);
   der = ck_cert_der(cert, &der_len);
   memset(&f, 0, sizeof f);
   f.path = path;
@@ -349,12 +329,141 @@ static void test_shared_key(void **state) {
   ck_key_free(key);
 }
 
+/* Sends findings f[0..n) as full inventory seq in parts of two. */
+static void send_parts(gwc *c, uint64_t seq, const ck_wire_finding *f,
+                       size_t n) {
+  size_t off = 0;
+  uint32_t part = 0;
+
+  while (off < n) {
+    size_t k = n - off < 2 ? n - off : 2;
+    ck_wire_msg m, r;
+    ck_arena *a = NULL;
+
+    memset(&m, 0, sizeof m);
+    m.type = CK_WIRE_INVENTORY;
+    m.u.inventory.mode = CK_WIRE_INV_FULL;
+    m.u.inventory.seq = seq;
+    m.u.inventory.part = part++;
+    m.u.inventory.has_part = true;
+    m.u.inventory.final = off + k == n;
+    m.u.inventory.has_final = true;
+    m.u.inventory.findings = f + off;
+    m.u.inventory.n_findings = k;
+    gwc_send(c, &m);
+    gwc_expect(c, CK_WIRE_ACK, m.id, &r, &a);
+    ck_arena_free(a);
+    off += k;
+  }
+}
+
+static int64_t updated_at(const char *fp) {
+  ck_arena *a = ck_arena_new(8192);
+  ck_store_cert row;
+  int64_t t;
+
+  assert_int_equal(ck_store_cert_get(fx.rt.store, fp, 0, a, &row, NULL),
+                   CK_OK);
+  t = row.updated_at;
+  ck_arena_free(a);
+  return t;
+}
+
+/* A second identical full inventory (in parts) stores no new certificate
+ * or installation and appends only its own `inventory.full` events; the
+ * shared-key flag set by another agent's installation stays; a later full
+ * inventory without a finding removes only that installation. */
+static void test_same_inventory_again(void **state) {
+  ck_key *key = gw_key("ec-p256");
+  ck_cert *certs[3];
+  ck_wire_finding f[3];
+  uint8_t fps[3][CK_SHA256_LEN];
+  const char *paths[3] = {"/etc/ssl/a.pem", "/etc/ssl/b.pem",
+                          "/etc/ssl/c.pem"};
+  const char *eps[2] = {"0.0.0.0:443", "[::]:443"};
+  int64_t seq0, upd[3];
+  size_t i, inst[3];
+  gw_ident a, b;
+  gwc c;
+
+  (void)state;
+  gw_enroll_agent(&fx, "web", "tls-server", ".example.test", &a);
+  gw_enroll_agent(&fx, "web", "tls-server", ".example.test", &b);
+  memset(f, 0, sizeof f);
+  for (i = 0; i < 3; i++) {
+    char cn[64];
+    const uint8_t *der;
+    size_t len;
+
+    snprintf(cn, sizeof cn, "s%zu.example.test", i);
+    certs[i] = self_signed(key, cn); /* one key in all three */
+    der = ck_cert_der(certs[i], &len);
+    fp_bytes(ck_cert_get_info(certs[i])->sha256_hex, fps[i]);
+    f[i].path = paths[i];
+    f[i].der.data = der;
+    f[i].der.len = len;
+    f[i].fingerprint.data = fps[i];
+    f[i].fingerprint.len = CK_SHA256_LEN;
+  }
+  f[1].endpoints.v = eps;
+  f[1].endpoints.n = 2;
+  /* b holds the first certificate too: the key is shared */
+  report(&b, certs[0], "/srv/a.pem");
+
+  assert_int_equal(gwc_open(&fx, &c, &a), CK_OK);
+  gwc_welcome(&c, a.agent_id);
+  send_parts(&c, 1, f, 3);
+  for (i = 0; i < 3; i++) {
+    const char *fp = ck_cert_get_info(certs[i])->sha256_hex;
+    assert_true(weak_of(fp, NULL, 0) & CK_WEAK_SHARED_KEY);
+    inst[i] = installs_of(fp, a.agent_id);
+    upd[i] = updated_at(fp);
+  }
+  assert_int_equal(inst[0], 1);
+  assert_int_equal(inst[1], 2); /* one per endpoint */
+  assert_int_equal(inst[2], 1);
+  seq0 = gw_fx_audit_seq(&fx);
+
+  send_parts(&c, 2, f, 3);
+  /* two parts: two inventory.full events, nothing else */
+  assert_int_equal(gw_fx_audit_seq(&fx), seq0 + 2);
+  for (i = 0; i < 3; i++) {
+    const char *fp = ck_cert_get_info(certs[i])->sha256_hex;
+    assert_int_equal(installs_of(fp, a.agent_id), inst[i]);
+    assert_true(weak_of(fp, NULL, 0) & CK_WEAK_SHARED_KEY);
+    assert_int_equal(updated_at(fp), upd[i]); /* no row rewritten */
+  }
+  assert_int_equal(installs_of(ck_cert_get_info(certs[0])->sha256_hex,
+                               b.agent_id),
+                   1);
+
+  /* the third certificate is gone: only its installation goes */
+  send_parts(&c, 3, f, 2);
+  assert_int_equal(installs_of(ck_cert_get_info(certs[2])->sha256_hex,
+                               a.agent_id),
+                   0);
+  assert_int_equal(installs_of(ck_cert_get_info(certs[1])->sha256_hex,
+                               a.agent_id),
+                   2);
+  assert_int_equal(installs_of(ck_cert_get_info(certs[0])->sha256_hex,
+                               b.agent_id),
+                   1);
+  gwc_close(&c);
+  gw_ident_clear(&a);
+  gw_ident_clear(&b);
+  for (i = 0; i < 3; i++)
+    ck_cert_free(certs[i]);
+  ck_key_free(key);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_unknown_weak, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_issued_stays_managed, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_shared_key, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unknown_weak, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_issued_stays_managed, gw_setup,
+                                      gw_teardown),
+      cmocka_unit_test_setup_teardown(test_shared_key, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_same_inventory_again, gw_setup,
+                                      gw_teardown),
   };
 
   ck_log_configure(CK_LOG_OPS, "none", CK_LOG_FMT_KV, CK_LOG_DEBUG, NULL);

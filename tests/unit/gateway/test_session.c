@@ -16,20 +16,6 @@
 
 #include "coordinator/policy/profile.h"
 
-static gw_fx fx;
-
-static int setup(void **state) {
-  (void)state;
-  gw_fx_start(&fx, NULL);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  gw_fx_stop(&fx);
-  return 0;
-}
-
 /* Agent "web" binding: tls-server and approval-web for names under
  * web.test. */
 static void enroll_web(gw_ident *id) {
@@ -38,16 +24,7 @@ static void enroll_web(gw_ident *id) {
 
 static uint64_t send_csr(gwc *c, const char *profile, const char *cert_id,
                          const uint8_t *csr, size_t len) {
-  ck_wire_msg m;
-
-  memset(&m, 0, sizeof m);
-  m.type = CK_WIRE_CSR;
-  m.u.csr.cert_id = cert_id;
-  m.u.csr.profile = profile;
-  m.u.csr.csr.data = csr;
-  m.u.csr.csr.len = len;
-  gwc_send(c, &m);
-  return m.id;
+  return ck_tagent_send_csr(c, cert_id, profile, csr, len, NULL);
 }
 
 static uint64_t csr_for(gwc *c, const char *profile, const char *name,
@@ -217,14 +194,7 @@ static void inventory(gwc *c, ck_wire_inv_mode mode, uint64_t seq,
   ck_wire_msg m, r;
   ck_arena *a = NULL;
 
-  memset(&m, 0, sizeof m);
-  m.type = CK_WIRE_INVENTORY;
-  m.u.inventory.mode = mode;
-  m.u.inventory.seq = seq;
-  if (mode == CK_WIRE_INV_DELTA) {
-    m.u.inventory.base = base;
-    m.u.inventory.has_base = true;
-  }
+  gw_inventory_msg(&m, mode, seq, base);
   if (part >= 0) {
     m.u.inventory.part = (uint32_t)part;
     m.u.inventory.has_part = true;
@@ -729,17 +699,17 @@ static void test_max_sessions(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_hello, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unknown_agent_cert, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_revoked_agent, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_inventory, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_event, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_renew, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_identity_renew, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_close_with_work_in_flight, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_drain_on_close, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hello, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_unknown_agent_cert, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_revoked_agent, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_inventory, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_event, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_renew, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_identity_renew, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_commands, gw_setup, gw_teardown),
+      cmocka_unit_test_setup_teardown(test_close_with_work_in_flight, gw_setup,
+                                      gw_teardown),
+      cmocka_unit_test_setup_teardown(test_drain_on_close, gw_setup, gw_teardown),
       cmocka_unit_test(test_ping_and_idle),
       cmocka_unit_test(test_max_sessions),
   };

@@ -1,7 +1,8 @@
 /* test_queries.c — the inventory queries return exactly the right rows, in
  * order, page by page: expiring within a window, by owner / host / profile
  * / CA / serial / shared key, unmanaged, weak; installations and the
- * shared-key flag; the expiry sweep. */
+ * shared-key flag (recounted once per key at the end of a write); the
+ * expiry sweep. */
 #include "tests/unit/store/fixture.h"
 
 #include "common/util/clock.h"
@@ -304,6 +305,100 @@ static void installs_and_shared_keys(void **state) {
   fx_teardown(&f);
 }
 
+/* Puts (del 0) or deletes (del 1) installation fp on agent at path in w. */
+static void inst_op(ck_store_write *w, const char *fp, const char *agent,
+                    const char *path, int del) {
+  ck_store_install in = {0};
+
+  memcpy(in.cert_fp, fp, 65);
+  in.agent_id = agent;
+  in.path = path;
+  assert_int_equal(del ? ck_store_write_install_del(w, &in, NULL)
+                       : ck_store_write_install_put(w, &in, NULL),
+                   CK_OK);
+}
+
+static unsigned flags_of(fx *f, const char *fp) {
+  ck_store_cert got;
+
+  assert_int_equal(ck_store_cert_get(f->s, fp, 0, f->a, &got, NULL), CK_OK);
+  return got.weak_flags;
+}
+
+/* The shared-key flag is recounted once per key at the end of each write
+ * (not per installation): what counts is the write's net effect, and a
+ * write that only refreshes known installations leaves the flag alone. */
+static void shared_key_per_write(void **state) {
+  fx f;
+  ck_store_write *w = ck_store_write_new();
+  ck_store_cert a, b, c;
+
+  (void)state;
+  fx_setup(&f);
+  fx_cert(&f, &a, 1);
+  fx_cert(&f, &b, 2);
+  fx_cert(&f, &c, 3);
+  memcpy(b.spki_sha256, a.spki_sha256, 65);
+  memcpy(c.spki_sha256, a.spki_sha256, 65);
+  a.source = b.source = c.source = CK_CERT_SRC_DISCOVERED;
+  fx_put_cert(&f, &a);
+  fx_put_cert(&f, &b);
+  fx_put_cert(&f, &c);
+  inst_op(w, a.fingerprint, "host-1", "/a.pem", 0);
+  inst_op(w, c.fingerprint, "host-1", "/c.pem", 0);
+  fx_commit(&f, w, CK_OK);
+  assert_int_equal(flags_of(&f, a.fingerprint) & CK_WEAK_SHARED_KEY, 0);
+  /* put on a second host and removed again in one write: not shared */
+  ck_store_write_reset(w);
+  inst_op(w, b.fingerprint, "host-2", "/b.pem", 0);
+  inst_op(w, b.fingerprint, "host-2", "/b.pem", 1);
+  fx_commit(&f, w, CK_OK);
+  assert_int_equal(flags_of(&f, a.fingerprint) & CK_WEAK_SHARED_KEY, 0);
+  assert_int_equal(flags_of(&f, b.fingerprint) & CK_WEAK_SHARED_KEY, 0);
+  /* b on host-2, with a refresh of a known installation: all three */
+  ck_store_write_reset(w);
+  inst_op(w, a.fingerprint, "host-1", "/a.pem", 0);
+  inst_op(w, b.fingerprint, "host-2", "/b.pem", 0);
+  fx_commit(&f, w, CK_OK);
+  assert_int_equal(flags_of(&f, a.fingerprint) & CK_WEAK_SHARED_KEY,
+                   CK_WEAK_SHARED_KEY);
+  assert_int_equal(flags_of(&f, b.fingerprint) & CK_WEAK_SHARED_KEY,
+                   CK_WEAK_SHARED_KEY);
+  assert_int_equal(flags_of(&f, c.fingerprint) & CK_WEAK_SHARED_KEY,
+                   CK_WEAK_SHARED_KEY);
+  /* the same installations again: nothing changes */
+  ck_store_write_reset(w);
+  inst_op(w, a.fingerprint, "host-1", "/a.pem", 0);
+  inst_op(w, c.fingerprint, "host-1", "/c.pem", 0);
+  inst_op(w, b.fingerprint, "host-2", "/b.pem", 0);
+  fx_commit(&f, w, CK_OK);
+  assert_int_equal(flags_of(&f, c.fingerprint) & CK_WEAK_SHARED_KEY,
+                   CK_WEAK_SHARED_KEY);
+  /* host-2 lets go (next to a refresh on host-1): cleared everywhere */
+  ck_store_write_reset(w);
+  inst_op(w, a.fingerprint, "host-1", "/a.pem", 0);
+  inst_op(w, b.fingerprint, "host-2", "/b.pem", 1);
+  fx_commit(&f, w, CK_OK);
+  assert_int_equal(flags_of(&f, a.fingerprint) & CK_WEAK_SHARED_KEY, 0);
+  assert_int_equal(flags_of(&f, b.fingerprint) & CK_WEAK_SHARED_KEY, 0);
+  assert_int_equal(flags_of(&f, c.fingerprint) & CK_WEAK_SHARED_KEY, 0);
+  /* a write that fails is rolled back with what it queued; the next one
+   * recounts only its own */
+  ck_store_write_reset(w);
+  inst_op(w, b.fingerprint, "host-2", "/b.pem", 0);
+  {
+    ck_store_install in = {0};
+    fx_hex("fp", 99, in.cert_fp); /* unknown certificate */
+    in.agent_id = "host-2";
+    in.path = "/x.pem";
+    assert_int_equal(ck_store_write_install_put(w, &in, NULL), CK_OK);
+  }
+  fx_commit(&f, w, CK_ERR_NOT_FOUND);
+  assert_int_equal(flags_of(&f, a.fingerprint) & CK_WEAK_SHARED_KEY, 0);
+  ck_store_write_free(w);
+  fx_teardown(&f);
+}
+
 static int64_t fake_now_ms(void *arg) {
   (void)arg;
   return (int64_t)FX_NOW * 1000;
@@ -382,6 +477,7 @@ int main(void) {
       cmocka_unit_test(each_query),
       cmocka_unit_test(expiring_order_and_status),
       cmocka_unit_test(installs_and_shared_keys),
+      cmocka_unit_test(shared_key_per_write),
       cmocka_unit_test(expire_sweep),
       cmocka_unit_test(with_der_in_lists),
   };

@@ -76,7 +76,12 @@ static void newer_schema_refused(void **state) {
   assert_non_null(strstr(e.msg, "newer"));
   /* nothing was changed by the refusal */
   assert_int_equal(fx_sql_int(&f, "PRAGMA user_version"), 99);
-  fx_sql(&f, "PRAGMA user_version = 1");
+  {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+             CK_STORE_SCHEMA_VERSION);
+    fx_sql(&f, sql);
+  }
   f.s = fx_open_opts(&f, NULL);
   fx_teardown(&f);
 }

@@ -23,6 +23,8 @@ static const char s_csr_pem[] = "-----BEGIN CERTIFICATE REQUEST-----\n"
                                 "-----END CERTIFICATE REQUEST-----\n";
 static const char *s_caps[] = {"pkcs12", "est", "reload.systemd"};
 static const char *s_addrs[] = {"192.0.2.10", "2001:db8::10"};
+static const char *s_hwkeys[] = {"tpm:tpm0", "tpm:tpmrm0",
+                                 "smartcard-reader:Yubico YubiKey OTP+FIDO+CCID"};
 static const char *s_sans[] = {"DNS:www.example.com", "DNS:example.com",
                                "IP:192.0.2.10"};
 static const char *s_services[] = {"nginx"};
@@ -92,6 +94,7 @@ static inline void sample_full(ck_wire_type t, ck_wire_msg *m) {
     m->u.enroll.host.arch = "x86_64";
     m->u.enroll.host.machine_id = "0123456789abcdef0123456789abcdef";
     m->u.enroll.host.addrs = (ck_wire_strv){s_addrs, 2};
+    m->u.enroll.host.hwkeys = (ck_wire_strv){s_hwkeys, 3};
     break;
   case CK_WIRE_INVENTORY:
     m->u.inventory.mode = CK_WIRE_INV_DELTA;
@@ -107,6 +110,15 @@ static inline void sample_full(ck_wire_type t, ck_wire_msg *m) {
     m->u.inventory.findings = s_findings;
     m->u.inventory.n_findings = 2;
     m->u.inventory.removed = (ck_wire_strv){s_removed, 1};
+    m->u.inventory.host.hostname = "web1";
+    m->u.inventory.host.fqdn = "web1.example.com";
+    m->u.inventory.host.os = "linux";
+    m->u.inventory.host.os_version = "6.1.0-13-amd64";
+    m->u.inventory.host.arch = "x86_64";
+    m->u.inventory.host.machine_id = "0123456789abcdef0123456789abcdef";
+    m->u.inventory.host.addrs = (ck_wire_strv){s_addrs, 1};
+    m->u.inventory.host.hwkeys = (ck_wire_strv){s_hwkeys, 2};
+    m->u.inventory.has_host = true;
     break;
   case CK_WIRE_EVENT:
     m->u.event.kind = CK_WIRE_EVENT_FAILURE;
@@ -152,6 +164,8 @@ static inline void sample_full(ck_wire_type t, ck_wire_msg *m) {
     m->u.cert.chain = (ck_wire_binv){s_chain, 2};
     m->u.cert.cert_id = "mc-42";
     m->u.cert.agent_id = "agent-7f3a";
+    m->u.cert.renew_at = 1767225600;
+    m->u.cert.has_renew_at = true;
     break;
   case CK_WIRE_PENDING:
     m->u.pending.reason = "approval";
@@ -316,6 +330,17 @@ static inline void eq_finding(const ck_wire_finding *a,
   eq_bytes(a->der, b->der, "der");
 }
 
+static inline void eq_host(const ck_wire_host *a, const ck_wire_host *b) {
+  EQ_STR(a->hostname, b->hostname, "hostname");
+  EQ_STR(a->fqdn, b->fqdn, "fqdn");
+  EQ_STR(a->os, b->os, "os");
+  EQ_STR(a->os_version, b->os_version, "os_version");
+  EQ_STR(a->arch, b->arch, "arch");
+  EQ_STR(a->machine_id, b->machine_id, "machine_id");
+  eq_strv(a->addrs, b->addrs, "addrs");
+  eq_strv(a->hwkeys, b->hwkeys, "hwkeys");
+}
+
 static inline void expect_same(const ck_wire_msg *a, const ck_wire_msg *b) {
   size_t i;
 
@@ -332,15 +357,7 @@ static inline void expect_same(const ck_wire_msg *a, const ck_wire_msg *b) {
   case CK_WIRE_ENROLL:
     EQ_STR(a->u.enroll.token, b->u.enroll.token, "token");
     eq_bytes(a->u.enroll.csr, b->u.enroll.csr, "csr");
-    EQ_STR(a->u.enroll.host.hostname, b->u.enroll.host.hostname, "hostname");
-    EQ_STR(a->u.enroll.host.fqdn, b->u.enroll.host.fqdn, "fqdn");
-    EQ_STR(a->u.enroll.host.os, b->u.enroll.host.os, "os");
-    EQ_STR(a->u.enroll.host.os_version, b->u.enroll.host.os_version,
-           "os_version");
-    EQ_STR(a->u.enroll.host.arch, b->u.enroll.host.arch, "arch");
-    EQ_STR(a->u.enroll.host.machine_id, b->u.enroll.host.machine_id,
-           "machine_id");
-    eq_strv(a->u.enroll.host.addrs, b->u.enroll.host.addrs, "addrs");
+    eq_host(&a->u.enroll.host, &b->u.enroll.host);
     break;
   case CK_WIRE_INVENTORY:
     EQ_NUM(a->u.inventory.mode, b->u.inventory.mode, "mode");
@@ -353,6 +370,9 @@ static inline void expect_same(const ck_wire_msg *a, const ck_wire_msg *b) {
     for (i = 0; i < a->u.inventory.n_findings; i++)
       eq_finding(&a->u.inventory.findings[i], &b->u.inventory.findings[i]);
     eq_strv(a->u.inventory.removed, b->u.inventory.removed, "removed");
+    EQ_NUM(a->u.inventory.has_host, b->u.inventory.has_host, "host presence");
+    if (a->u.inventory.has_host)
+      eq_host(&a->u.inventory.host, &b->u.inventory.host);
     break;
   case CK_WIRE_EVENT:
     EQ_NUM(a->u.event.kind, b->u.event.kind, "kind");
@@ -395,6 +415,7 @@ static inline void expect_same(const ck_wire_msg *a, const ck_wire_msg *b) {
       eq_bytes(a->u.cert.chain.v[i], b->u.cert.chain.v[i], "chain[]");
     EQ_STR(a->u.cert.cert_id, b->u.cert.cert_id, "cert_id");
     EQ_STR(a->u.cert.agent_id, b->u.cert.agent_id, "agent_id");
+    EQ_OPT(a->u.cert, b->u.cert, renew_at, "renew_at");
     break;
   case CK_WIRE_PENDING:
     EQ_STR(a->u.pending.reason, b->u.pending.reason, "reason");

@@ -222,6 +222,43 @@ static void test_limits_exact_and_empty(void **state) {
   ck_arena_free(a);
 }
 
+/* A large frame's buffer is given back once it is handed out; a small
+ * one is kept for reuse. */
+static void test_release_large(void **state) {
+  ck_wire_framer f;
+  ck_errctx err = CK_ERRCTX_INIT;
+  const uint8_t *body;
+  size_t blen, n = 200u * 1024u;
+  uint8_t *buf = calloc(1, n + 4);
+  uint8_t small[4 + 8] = {0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+
+  (void)state;
+  assert_non_null(buf);
+  buf[1] = (uint8_t)(n >> 16);
+  buf[2] = (uint8_t)(n >> 8);
+  buf[3] = (uint8_t)n;
+  buf[4] = 0x42;
+  ck_wire_framer_init(&f, 1u << 20);
+  assert_int_equal(ck_wire_framer_feed(&f, buf, n + 4, &err), CK_OK);
+  assert_true(f.cap > CK_WIRE_FRAMER_KEEP);
+  assert_int_equal(ck_wire_framer_next(&f, &body, &blen, &err), CK_OK);
+  assert_int_equal(blen, n);
+  assert_int_equal(body[0], 0x42);
+  assert_int_equal(ck_wire_framer_next(&f, &body, &blen, &err), CK_ERR_AGAIN);
+  assert_null(f.buf);
+  assert_int_equal(f.cap, 0);
+  /* still usable; a small buffer stays */
+  assert_int_equal(ck_wire_framer_feed(&f, small, sizeof small, &err), CK_OK);
+  assert_int_equal(ck_wire_framer_next(&f, &body, &blen, &err), CK_OK);
+  assert_int_equal(blen, 8);
+  assert_int_equal(body[7], 8);
+  assert_int_equal(ck_wire_framer_next(&f, &body, &blen, &err), CK_ERR_AGAIN);
+  assert_non_null(f.buf);
+  assert_true(f.cap <= CK_WIRE_FRAMER_KEEP);
+  ck_wire_framer_free(&f);
+  free(buf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_byte_by_byte),
@@ -230,6 +267,7 @@ int main(void) {
       cmocka_unit_test(test_oversize_header),
       cmocka_unit_test(test_oversize_after_good),
       cmocka_unit_test(test_limits_exact_and_empty),
+      cmocka_unit_test(test_release_large),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
