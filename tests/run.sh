@@ -7,7 +7,7 @@
 #   0. cppcheck over the sources;
 #   4. libFuzzer targets (clang, ASan/UBSan), each for CK_FUZZ_SECONDS.
 # Usage: tests/run.sh [--quick]   (--quick: step 1 only)
-# Env:   CK_FUZZ_SECONDS (default 60), CK_JOBS (default: nproc),
+# Env:   CK_FUZZ_SECONDS (default 30), CK_JOBS (default: nproc),
 #        CK_BUILD_ROOT (default: ./build-ci)
 set -uo pipefail
 
@@ -15,7 +15,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 root=${CK_BUILD_ROOT:-$top/build-ci}
 jobs=${CK_JOBS:-$(nproc)}
-fuzz_secs=${CK_FUZZ_SECONDS:-60}
+fuzz_secs=${CK_FUZZ_SECONDS:-30}
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 

@@ -108,6 +108,9 @@ struct ck__mc {
   char last_error[256];
   ck_err fail_code;   /* why ROLLING_BACK */
   char fail_reason[256];
+  int removed;        /* ck_managed_remove: out of the set, freed once its
+                         timer is closed and no work is in flight */
+  int timer_closed;
 };
 
 struct ck_managed_set {
@@ -360,6 +363,7 @@ static void ck__work_cb(uv_work_t *req) {
 }
 
 static void ck__set_unref(ck_managed_set *s);
+static void ck__mc_free(ck__mc *m);
 static void ck__after_work(uv_work_t *req, int status);
 
 /* Queues kind for m (m->busy until it is done). */
@@ -451,6 +455,16 @@ static void ck__after_work(uv_work_t *req, int status) {
   ck_err rc;
 
   m->busy = 0;
+  if (m->removed) { /* ck_managed_remove: the result is dropped */
+    free(w);
+    if (m->timer_closed)
+      ck__mc_free(m);
+    if (s->closing)
+      ck__set_unref(s);
+    else
+      s->refs--;
+    return;
+  }
   if (s->closing || status == UV_ECANCELED) {
     free(w);
     ck__set_unref(s);
@@ -1195,10 +1209,42 @@ ck_err ck_managed_add(ck_managed_set *s, const ck_managed_conf *c,
   uv_timer_init(s->loop, &m->timer);
   m->timer.data = m;
   s->v[s->n++] = m;
+  if (s->started) /* added while running (agent/run/assign.h) */
+    ck__run(m);
   m = NULL;
 out:
   ck__mc_free(m);
   return rc;
+}
+
+static void ck__removed_closed(uv_handle_t *h) {
+  ck__mc *m = h->data;
+
+  m->timer_closed = 1;
+  if (!m->busy)
+    ck__mc_free(m);
+}
+
+ck_err ck_managed_remove(ck_managed_set *s, const char *id, ck_errctx *err) {
+  ck__mc *m = ck__find(s, id);
+  size_t i;
+
+  if (m == NULL)
+    return ck_failf(err, CK_ERR_NOT_FOUND, "no managed certificate '%s'",
+                    id != NULL ? id : "");
+  if (s->closing)
+    return ck_failf(err, CK_ERR_CLOSED, "stopping");
+  for (i = 0; i < s->n && s->v[i] != m; i++)
+    ;
+  memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
+  s->n--;
+  ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "agent.managed.removed",
+         CK_S("id", m->id), CK_S("state", ck_managed_state_name(m->st)),
+         CK_S("files", "kept"));
+  m->removed = 1;
+  uv_timer_stop(&m->timer);
+  uv_close((uv_handle_t *)&m->timer, ck__removed_closed);
+  return CK_OK;
 }
 
 void ck_managed_set_start(ck_managed_set *s) {

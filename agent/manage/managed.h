@@ -132,11 +132,19 @@ ck_err ck_managed_set_new(uv_loop_t *loop, const char *state_dir,
 
 /* Adds one certificate: creates DIR/managed/<id>/, runs ck_target_recover
  * on its files, loads its persisted state and rolls an unfinished one back
- * (blocking file work; start-up only). Nothing runs before
+ * (blocking file work). Nothing runs before
  * ck_managed_set_start. Errors: CK_ERR_INVAL / CK_ERR_CONFIG (bad id,
- * reload text, missing files), CK_ERR_EXIST (duplicate id), file errors. */
+ * reload text, missing files), CK_ERR_EXIST (duplicate id), file errors.
+ * Added after ck_managed_set_start, its machine starts at once. */
 ck_err ck_managed_add(ck_managed_set *s, const ck_managed_conf *c,
                       ck_errctx *err);
+
+/* Stops managing id (`command config` no longer assigns it,
+ * agent/run/assign.h): it leaves the set at once, its timer stops, work in
+ * flight finishes and its result is dropped; no event is sent. Its files
+ * (installed pair, DIR/managed/<id>/) are kept, so adding it again resumes
+ * from the persisted state. CK_ERR_NOT_FOUND for an unknown id. */
+ck_err ck_managed_remove(ck_managed_set *s, const char *id, ck_errctx *err);
 
 /* Starts every certificate's machine (timers, due renewals). */
 void ck_managed_set_start(ck_managed_set *s);

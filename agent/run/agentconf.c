@@ -20,6 +20,46 @@
   "/etc/ssl,/etc/pki,/etc/nginx,/etc/apache2,/etc/httpd,/etc/haproxy,"         \
   "/usr/local/etc,/opt"
 
+/* [cert:ID]: shared by the whole file and by cert-only snippets (the
+ * coordinator's `command config`, state_dir/assigned.conf). */
+#define CK__CERT_KEYS                                                          \
+    {"cert:*", "profile", CK_CFG_STRING, NULL, 0, 0, "issuance profile",       \
+     NULL},                                                                    \
+    {"cert:*", "sans", CK_CFG_LIST, NULL, 0, 0, "DNS:name and IP:addr", NULL}, \
+    {"cert:*", "cn", CK_CFG_STRING, NULL, 0, 0,                                \
+     "subject common name (default: first DNS SAN)", NULL},                    \
+    {"cert:*", "key", CK_CFG_STRING, "ec-p256", 0, 0,                          \
+     "key type: ec-p256, ec-p384, rsa-2048..4096, ed25519", NULL},             \
+    {"cert:*", "cert_file", CK_CFG_PATH, NULL, 0, 0, "certificate file",       \
+     NULL},                                                                    \
+    {"cert:*", "key_file", CK_CFG_PATH, NULL, 0, 0,                            \
+     "private key file (may equal cert_file)", NULL},                          \
+    {"cert:*", "chain_file", CK_CFG_PATH, NULL, 0, 0, "chain file", NULL},     \
+    {"cert:*", "fullchain_file", CK_CFG_PATH, NULL, 0, 0,                      \
+     "certificate + chain file", NULL},                                        \
+    {"cert:*", "owner", CK_CFG_STRING, NULL, 0, 0, "owner of the files", NULL},\
+    {"cert:*", "group", CK_CFG_STRING, NULL, 0, 0, "group of the files", NULL},\
+    {"cert:*", "mode", CK_CFG_STRING, "0644", 0, 0,                            \
+     "mode of certificate files (octal)", NULL},                               \
+    {"cert:*", "key_mode", CK_CFG_STRING, "0600", 0, 0,                        \
+     "mode of the key file (octal)", NULL},                                    \
+    {"cert:*", "reload", CK_CFG_STRING, "none", 0, 0,                          \
+     "systemd:UNIT, signal:SIG:PIDFILE, command:ARGV..., or none", NULL},      \
+    {"cert:*", "reload_timeout", CK_CFG_DURATION, "30s", 1, 3600,              \
+     "time allowed for the reload", NULL},                                     \
+    {"cert:*", "verify", CK_CFG_STRING, NULL, 0, 0,                            \
+     "HOST:PORT that must serve the new certificate after the reload", NULL},  \
+    {"cert:*", "verify_sni", CK_CFG_STRING, NULL, 0, 0,                        \
+     "server name sent when verifying (default: cn)", NULL},                   \
+    {"cert:*", "verify_timeout", CK_CFG_DURATION, "30s", 1, 3600,              \
+     "time allowed for the served certificate to change", NULL},               \
+    {"cert:*", "renew_fraction", CK_CFG_STRING, "0.3333", 0, 0,                \
+     "renew when this fraction of the lifetime remains, in (0,1)", NULL},      \
+    {"cert:*", "renew_before", CK_CFG_DURATION, NULL, 0, 3650 * 86400LL,       \
+     "renew this long before expiry (overrides renew_fraction)", NULL},        \
+    {"cert:*", "jitter", CK_CFG_DURATION, "1h", 0, 7 * 86400LL,                \
+     "random delay added to the renewal time", NULL},
+
 const ck_cfg_key ck_agentconf_keys[] = {
     /* [agent] */
     {"agent", "state_dir", CK_CFG_PATH, CK_STATE_DEFAULT_DIR, 0, 0,
@@ -60,43 +100,13 @@ const ck_cfg_key ck_agentconf_keys[] = {
     {"trust", "command", CK_CFG_STRING, NULL, 0, 0,
      "run after the bundle changed (argv split on spaces, no shell)", NULL},
     /* [cert:ID] */
-    {"cert:*", "profile", CK_CFG_STRING, NULL, 0, 0, "issuance profile",
-     NULL},
-    {"cert:*", "sans", CK_CFG_LIST, NULL, 0, 0, "DNS:name and IP:addr", NULL},
-    {"cert:*", "cn", CK_CFG_STRING, NULL, 0, 0,
-     "subject common name (default: first DNS SAN)", NULL},
-    {"cert:*", "key", CK_CFG_STRING, "ec-p256", 0, 0,
-     "key type: ec-p256, ec-p384, rsa-2048..4096, ed25519", NULL},
-    {"cert:*", "cert_file", CK_CFG_PATH, NULL, 0, 0, "certificate file",
-     NULL},
-    {"cert:*", "key_file", CK_CFG_PATH, NULL, 0, 0,
-     "private key file (may equal cert_file)", NULL},
-    {"cert:*", "chain_file", CK_CFG_PATH, NULL, 0, 0, "chain file", NULL},
-    {"cert:*", "fullchain_file", CK_CFG_PATH, NULL, 0, 0,
-     "certificate + chain file", NULL},
-    {"cert:*", "owner", CK_CFG_STRING, NULL, 0, 0, "owner of the files", NULL},
-    {"cert:*", "group", CK_CFG_STRING, NULL, 0, 0, "group of the files", NULL},
-    {"cert:*", "mode", CK_CFG_STRING, "0644", 0, 0,
-     "mode of certificate files (octal)", NULL},
-    {"cert:*", "key_mode", CK_CFG_STRING, "0600", 0, 0,
-     "mode of the key file (octal)", NULL},
-    {"cert:*", "reload", CK_CFG_STRING, "none", 0, 0,
-     "systemd:UNIT, signal:SIG:PIDFILE, command:ARGV..., or none", NULL},
-    {"cert:*", "reload_timeout", CK_CFG_DURATION, "30s", 1, 3600,
-     "time allowed for the reload", NULL},
-    {"cert:*", "verify", CK_CFG_STRING, NULL, 0, 0,
-     "HOST:PORT that must serve the new certificate after the reload", NULL},
-    {"cert:*", "verify_sni", CK_CFG_STRING, NULL, 0, 0,
-     "server name sent when verifying (default: cn)", NULL},
-    {"cert:*", "verify_timeout", CK_CFG_DURATION, "30s", 1, 3600,
-     "time allowed for the served certificate to change", NULL},
-    {"cert:*", "renew_fraction", CK_CFG_STRING, "0.3333", 0, 0,
-     "renew when this fraction of the lifetime remains, in (0,1)", NULL},
-    {"cert:*", "renew_before", CK_CFG_DURATION, NULL, 0, 3650 * 86400LL,
-     "renew this long before expiry (overrides renew_fraction)", NULL},
-    {"cert:*", "jitter", CK_CFG_DURATION, "1h", 0, 7 * 86400LL,
-     "random delay added to the renewal time", NULL},
+    CK__CERT_KEYS
     {NULL, NULL, 0, NULL, 0, 0, NULL, ck_log_cfg_keys},
+};
+
+/* Schema of a cert-only snippet: any other section is unknown. */
+static const ck_cfg_key ck__cert_only_keys[] = {
+    CK__CERT_KEYS{NULL, NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
 /* Schema of state_dir/agent.conf as written by enroll (state.c). */
@@ -510,10 +520,11 @@ out:
   return rc;
 }
 
+static ck_err ck__fill_certs(ck_agentconf *cfg, ck_errctx *err);
+
 static ck_err ck__fill(ck_agentconf *cfg, ck_errctx *err) {
   ck__ld l;
-  const char *const *secs = NULL;
-  size_t n = 0, i;
+  size_t i;
   int64_t v;
   ck_err rc;
 
@@ -580,6 +591,20 @@ static ck_err ck__fill(ck_agentconf *cfg, ck_errctx *err) {
       return ck__bad(&l, "log", "format", "not kv or json", fm);
   }
 
+  if ((rc = ck__fill_certs(cfg, err)) != CK_OK)
+    return rc;
+  return ck__load_state(cfg, err);
+}
+
+/* [cert:ID] sections, in file order, into cfg->certs. */
+static ck_err ck__fill_certs(ck_agentconf *cfg, ck_errctx *err) {
+  ck__ld l;
+  const char *const *secs = NULL;
+  size_t n = 0, i;
+  ck_err rc;
+
+  l.c = cfg->raw;
+  l.err = err;
   if (ck_config_sections(cfg->raw, "cert:*", &secs, &n) != CK_OK)
     return ck_setf(err, CK_ERR_NOMEM, "out of memory");
   if (n > 0) {
@@ -593,11 +618,12 @@ static ck_err ck__fill(ck_agentconf *cfg, ck_errctx *err) {
     if (rc != CK_OK)
       return rc;
   }
-  return ck__load_state(cfg, err);
+  return CK_OK;
 }
 
-static ck_err ck__finish(ck_config *raw, const char *name, ck_agentconf **out,
-                         ck_errctx *err) {
+/* certs_only: a snippet of [cert:ID] sections (ck_agentconf_load_certs). */
+static ck_err ck__finish(ck_config *raw, const char *name, int certs_only,
+                         ck_agentconf **out, ck_errctx *err) {
   ck_agentconf *cfg = calloc(1, sizeof *cfg);
   ck_err rc;
 
@@ -607,7 +633,8 @@ static ck_err ck__finish(ck_config *raw, const char *name, ck_agentconf **out,
     return ck_setf(err, CK_ERR_NOMEM, "out of memory");
   }
   cfg->raw = raw;
-  if ((rc = ck__fill(cfg, err)) != CK_OK) {
+  rc = certs_only ? ck__fill_certs(cfg, err) : ck__fill(cfg, err);
+  if (rc != CK_OK) {
     ck_agentconf_free(cfg);
     return rc;
   }
@@ -627,7 +654,7 @@ ck_err ck_agentconf_load(const char *path, ck_agentconf **out,
     path = CK_AGENTCONF_DEFAULT_PATH;
   if ((rc = ck_config_load(path, ck_agentconf_keys, &raw, err)) != CK_OK)
     return rc;
-  return ck__finish(raw, path, out, err);
+  return ck__finish(raw, path, 0, out, err);
 }
 
 ck_err ck_agentconf_load_string(const char *name, const char *text,
@@ -641,7 +668,21 @@ ck_err ck_agentconf_load_string(const char *name, const char *text,
   if ((rc = ck_config_load_string(name, text, ck_agentconf_keys, &raw,
                                   err)) != CK_OK)
     return rc;
-  return ck__finish(raw, name, out, err);
+  return ck__finish(raw, name, 0, out, err);
+}
+
+ck_err ck_agentconf_load_certs(const char *name, const char *text,
+                               ck_agentconf **out, ck_errctx *err) {
+  ck_config *raw = NULL;
+  ck_err rc;
+
+  if (out == NULL || name == NULL || text == NULL)
+    return ck_failf(err, CK_ERR_INVAL, "agentconf: bad arguments");
+  *out = NULL;
+  if ((rc = ck_config_load_string(name, text, ck__cert_only_keys, &raw,
+                                  err)) != CK_OK)
+    return rc;
+  return ck__finish(raw, name, 1, out, err);
 }
 
 const ck_agentconf_cert *ck_agentconf_find(const ck_agentconf *cfg,

@@ -111,6 +111,15 @@ ck_err ck_agentconf_load(const char *path, ck_agentconf **out,
 ck_err ck_agentconf_load_string(const char *name, const char *text,
                                 ck_agentconf **out, ck_errctx *err);
 
+/* Loads a snippet holding only [cert:ID] sections (same keys and checks as
+ * the file; any other section is "unknown section"): the coordinator's
+ * `command config` and state_dir/assigned.conf (agent/run/assign.h). Only
+ * path, certs, n_certs and raw are set in *out (caller owns,
+ * ck_agentconf_free); no enrollment is read. No section: n_certs 0.
+ * Errors as ck_agentconf_load_string, messages "name:line: ...". */
+ck_err ck_agentconf_load_certs(const char *name, const char *text,
+                               ck_agentconf **out, ck_errctx *err);
+
 /* Finds a managed certificate by id, or NULL. */
 const ck_agentconf_cert *ck_agentconf_find(const ck_agentconf *cfg,
                                            const char *id);

@@ -15,6 +15,7 @@
 #include "agent/discover/probe.h"
 #include "agent/manage/managed.h"
 #include "agent/manage/reload.h"
+#include "agent/run/assign.h"
 #include "agent/run/invindex.h"
 #include "agent/run/ipc.h"
 #include "common/crypto/crypto.h"
@@ -64,6 +65,7 @@ struct ck__priv {
   const ck_agentconf *cfg;
   ck_ipc *ipc;
   ck_managed_set *ms;
+  ck_assign *asg; /* coordinator-assigned [cert:ID] (assign.h) */
   ck_watch *watch;
   ck_hwkeys *hw;
   ck_hostfacts host; /* facts sent in inventories (hwkeys kept current) */
@@ -669,6 +671,12 @@ static void ck__on_command(ck__priv *p, const ck_wire_msg *m) {
   case CK_WIRE_ACT_REPLACE_BEFORE_REVOKE:
     ck__replace(p, m);
     break;
+  case CK_WIRE_ACT_CONFIG: {
+    char detail[512];
+    rc = ck_assign_command(p->asg, c, detail, sizeof detail, &err);
+    ck__reply(p, m->id, rc, rc == CK_OK ? detail : ck_errctx_msg(&err));
+    break;
+  }
   default:
     ck__reply(p, m->id, CK_ERR_UNSUPPORTED,
               "command not supported by this agent");
@@ -785,6 +793,8 @@ static ck_err ck__setup(ck__priv *p, int fd, int *fd_owned, ck_errctx *err) {
     if ((rc = ck_managed_add(p->ms, &mc, err)) != CK_OK)
       return rc;
   }
+  if ((rc = ck_assign_start(cfg, p->ms, &p->asg, err)) != CK_OK)
+    return rc;
   *fd_owned = 0; /* ck_ipc_open closes fd also when it fails */
   if ((rc = ck_ipc_open(&p->loop, fd, CK_WIRE_TO_AGENT, ck__on_msg,
                         ck__on_close, p, &p->ipc, err)) != CK_OK)
@@ -905,6 +915,7 @@ int ck_priv_main(const ck_agentconf *cfg, int fd) {
     ck_log(CK_LOG_OPS, CK_LOG_WARN, "agent.priv.loop_busy",
            CK_S("what", "handles left open"));
   ck_invindex_free(&p->sent);
+  ck_assign_free(p->asg);
   ck_hostfacts_free(&p->host);
   ck__free_paths(p->dirty, p->n_dirty);
   free(p->exclude);

@@ -10,16 +10,23 @@
  *   start-up  every [cert:ID] is added (ck_target_recover first, persisted
  *             state loaded, unfinished steps rolled back), the trust bundle
  *             is refreshed, then a full scan runs on the thread pool
- *   scan      at start and every [discovery] rescan: a full `inventory`
- *             (split into parts); then the directories holding findings,
- *             the roots and the parents of managed files are watched
- *   watch     a changed path is re-examined alone and sent as a `delta`
+ *   scan      at start and every [discovery] rescan: the roots plus the
+ *             managed cert/key files, sent as a full `inventory` (split
+ *             into parts); then the directories holding findings, the
+ *             roots and the parents of managed files are watched. Only an
+ *             index of what was sent is kept (invindex.h), the findings
+ *             are freed and the heap trimmed
+ *   watch     changed paths (gathered 200 ms) start a scan of the roots
+ *             that is diffed against the index and sent as a `delta`
  *             inventory; a managed cert_file changed by someone else is
  *             re-read by its state machine
  *   command   renew (target = managed id), rescan (args reason=connect:
- *             the full inventory from memory, else a new scan),
- *             trust-update (data = PEM bundle); each answered by `ack` or
- *             `error` with the command's id
+ *             while a scan runs, its result is sent in full, once; else a
+ *             new scan, sent in full),
+ *             trust-update (data = PEM bundle), config (data = [cert:ID]
+ *             sections assigned by the coordinator, agent/run/assign.h;
+ *             state_dir/assigned.conf is also read at start-up); each
+ *             answered by `ack` or `error` with the command's id
  *   hwkeys    hardware key stores (platforms/hwkeys.h) are host facts:
  *             part 0 of every full inventory carries `host` (name, OS,
  *             arch, machine id, hwkeys); when a store appears or leaves

@@ -11,11 +11,13 @@
 #include "agent/link/session.h"
 #include "agent/manage/mstate.h"
 #include "agent/run/agentconf.h"
+#include "agent/run/assign.h"
 #include "common/util/clock.h"
 #include "common/util/mem.h"
 
 typedef struct ck__st_cert {
   const ck_agentconf_cert *c;
+  const char *source; /* "config" or "coordinator" (assigned.conf) */
   ck_mstate m;
   int have;          /* state file read */
   char err[256];     /* why it could not be read ("" when absent/ok) */
@@ -50,7 +52,7 @@ static void ck__st_load_cert(const ck_agentconf *cfg, ck__st_cert *sc) {
 
 static int ck__st_json(const ck_agentconf *cfg, const ck_link_state *ls,
                        int have_ls, size_t ob_n, size_t ob_bytes,
-                       uint64_t ob_dropped, ck__st_cert *certs) {
+                       uint64_t ob_dropped, ck__st_cert *certs, size_t n) {
   json_t *o = json_object(), *arr = json_array(), *link = json_object();
   char hex[65];
   size_t i;
@@ -79,7 +81,7 @@ static int ck__st_json(const ck_agentconf *cfg, const ck_link_state *ls,
                       json_pack("{s:I,s:I,s:I}", "events", (json_int_t)ob_n,
                                 "bytes", (json_int_t)ob_bytes, "dropped",
                                 (json_int_t)ob_dropped));
-  for (i = 0; i < cfg->n_certs; i++) {
+  for (i = 0; i < n; i++) {
     const ck__st_cert *sc = &certs[i];
     json_t *c = json_object();
 
@@ -87,6 +89,7 @@ static int ck__st_json(const ck_agentconf *cfg, const ck_link_state *ls,
       goto out;
     json_object_set_new(c, "id", json_string(sc->c->id));
     json_object_set_new(c, "cert_file", json_string(sc->c->cert_file));
+    json_object_set_new(c, "source", json_string(sc->source));
     json_object_set_new(c, "state",
                         json_string(sc->have ? sc->m.state
                                              : sc->err[0] ? "UNREADABLE"
@@ -126,7 +129,7 @@ out:
 
 static void ck__st_text(const ck_agentconf *cfg, const ck_link_state *ls,
                         int have_ls, size_t ob_n, size_t ob_bytes,
-                        uint64_t ob_dropped, ck__st_cert *certs) {
+                        uint64_t ob_dropped, ck__st_cert *certs, size_t n) {
   char t1[32], t2[32];
   size_t i;
 
@@ -147,18 +150,18 @@ static void ck__st_text(const ck_agentconf *cfg, const ck_link_state *ls,
   printf("outbox      %zu events waiting (%zu bytes), %llu dropped by "
          "overflow\n",
          ob_n, ob_bytes, (unsigned long long)ob_dropped);
-  if (cfg->n_certs == 0) {
+  if (n == 0) {
     printf("managed     none configured\n");
     return;
   }
-  printf("\n%-20s %-17s %-21s %-21s %s\n", "ID", "STATE", "NOT AFTER",
-         "NEXT RENEWAL", "LAST ERROR");
-  for (i = 0; i < cfg->n_certs; i++) {
+  printf("\n%-20s %-11s %-17s %-21s %-21s %s\n", "ID", "FROM", "STATE",
+         "NOT AFTER", "NEXT RENEWAL", "LAST ERROR");
+  for (i = 0; i < n; i++) {
     const ck__st_cert *sc = &certs[i];
     const char *st = sc->have ? sc->m.state : sc->err[0] ? "UNREADABLE" : "NEW";
     const char *e = sc->have ? sc->m.last_error : sc->err;
 
-    printf("%-20s %-17s %-21s %-21s %s\n", sc->c->id, st,
+    printf("%-20s %-11s %-17s %-21s %-21s %s\n", sc->c->id, sc->source, st,
            sc->have ? ck__st_time(sc->m.not_after, t1, sizeof t1) : "-",
            sc->have ? ck__st_time(sc->m.next_renewal, t2, sizeof t2) : "-",
            e[0] ? e : "-");
@@ -167,12 +170,12 @@ static void ck__st_text(const ck_agentconf *cfg, const ck_link_state *ls,
 
 int ck_status_main(int argc, char **argv) {
   const char *path = NULL;
-  ck_agentconf *cfg = NULL;
+  ck_agentconf *cfg = NULL, *asg = NULL;
   ck_errctx err = CK_ERRCTX_INIT;
   ck_link_state ls;
   ck__st_cert *certs = NULL;
   char p[4096];
-  size_t ob_n = 0, ob_bytes = 0, i;
+  size_t ob_n = 0, ob_bytes = 0, i, n = 0, na;
   uint64_t ob_dropped = 0;
   int json = 0, have_ls, status = 1;
 
@@ -203,23 +206,36 @@ int ck_status_main(int argc, char **argv) {
   if (ck_outbox_stat(p, &ob_n, &ob_bytes, &ob_dropped, &err) != CK_OK)
     fprintf(stderr, "certkeeper-agent status: outbox: %s\n",
             ck_errctx_msg(&err));
-  if (cfg->n_certs > 0 &&
-      (certs = calloc(cfg->n_certs, sizeof *certs)) == NULL) {
+  ck_errctx_clear(&err);
+  if (ck_assign_load(cfg->state_dir, &asg, &err) != CK_OK)
+    fprintf(stderr, "certkeeper-agent status: %s\n", ck_errctx_msg(&err));
+  na = asg != NULL ? asg->n_certs : 0;
+  if (cfg->n_certs + na > 0 &&
+      (certs = calloc(cfg->n_certs + na, sizeof *certs)) == NULL) {
     fprintf(stderr, "certkeeper-agent status: out of memory\n");
     goto out;
   }
   for (i = 0; i < cfg->n_certs; i++) {
-    certs[i].c = &cfg->certs[i];
-    ck__st_load_cert(cfg, &certs[i]);
+    certs[n].c = &cfg->certs[i];
+    certs[n++].source = "config";
   }
+  for (i = 0; i < na; i++) /* the local [cert:ID] wins (assign.h) */
+    if (ck_agentconf_find(cfg, asg->certs[i].id) == NULL) {
+      certs[n].c = &asg->certs[i];
+      certs[n++].source = "coordinator";
+    }
+  for (i = 0; i < n; i++)
+    ck__st_load_cert(cfg, &certs[i]);
   if (json) {
-    status = ck__st_json(cfg, &ls, have_ls, ob_n, ob_bytes, ob_dropped, certs);
+    status = ck__st_json(cfg, &ls, have_ls, ob_n, ob_bytes, ob_dropped, certs,
+                         n);
   } else {
-    ck__st_text(cfg, &ls, have_ls, ob_n, ob_bytes, ob_dropped, certs);
+    ck__st_text(cfg, &ls, have_ls, ob_n, ob_bytes, ob_dropped, certs, n);
     status = 0;
   }
 out:
   free(certs);
+  ck_agentconf_free(asg);
   ck_agentconf_free(cfg);
   return status;
 }

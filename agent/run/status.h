@@ -8,7 +8,10 @@
  *   - every [cert:ID] with its persisted state from
  *     state_dir/managed/<id>/state (agent/manage/mstate.h): state,
  *     fingerprint, not_after, next_renewal, attempt, last_error; "NEW" when
- *     the state machine has not written one yet.
+ *     the state machine has not written one yet; then every certificate
+ *     assigned by the coordinator (state_dir/assigned.conf, assign.h) that
+ *     the local configuration does not override, each marked with where it
+ *     comes from (FROM / "source": config or coordinator).
  * Text is a table for people; --json one object for tools (keys documented
  * in docs/agent.md "status"). */
 #ifndef CK_AGENT_RUN_STATUS_H

@@ -89,9 +89,11 @@ static ck_err put_one(gw_session *s, ck_store_write *sw,
 /* Counts finding idx as refused, keeping the first reason for the ack. */
 static void refuse(gw_work *w, size_t idx, const ck_wire_finding *f,
                    inv_counts *c, const char *why) {
-  if (c->bad++ == 0)
-    snprintf(c->first_bad, sizeof c->first_bad, "findings[%zu]: %s", idx,
-             why);
+  /* a long reason is cut: first_bad is a one-line summary for the ack */
+  if (c->bad++ == 0 &&
+      snprintf(c->first_bad, sizeof c->first_bad, "findings[%zu]: %s", idx,
+               why) >= (int)sizeof c->first_bad)
+    c->first_bad[sizeof c->first_bad - 1] = '\0';
   ck_log(CK_LOG_SEC, CK_LOG_WARN, "gateway.inventory.refused",
          CK_S("session", w->s->sid), CK_S("agent", w->s->agent.id),
          CK_S("path", f->path), CK_S("reason", why));

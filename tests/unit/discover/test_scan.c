@@ -199,7 +199,7 @@ static void write_file(const char *dir, const char *name, const void *data,
                        size_t len) {
   char p[1024];
   FILE *fp;
-  snprintf(p, sizeof(p), "%s/%s", dir, name);
+  assert_true(snprintf(p, sizeof(p), "%s/%s", dir, name) < (int)sizeof(p));
   fp = fopen(p, "wb");
   assert_non_null(fp);
   assert_int_equal(fwrite(data, 1, len, fp), len);

@@ -28,7 +28,7 @@ static void write_file(const char *dir, const char *name, const uint8_t *b,
   char path[1024];
   FILE *f;
 
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  assert_true(snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path);
   f = fopen(path, "wb");
   if (f == NULL)
     fail_msg("cannot write %s", path);
