@@ -377,12 +377,18 @@ ck_err ck_inventory_delta(const ck_discover *old, const ck_discover *cur,
   cv = sorted(cur, &nc);
   if (!ov || !cv)
     goto nomem;
-  for (size_t i = 0; i < nc; i++) {
-    const ck_finding **hit = bsearch(&cv[i], ov, no, sizeof(*ov), ptr_cmp);
-    if (hit && same(*hit, cv[i]))
-      continue;
-    if (ck_discover_append_copy(changed, cv[i]) != CK_OK)
-      goto nomem;
+  /* per path: a file with any new or different finding is sent whole, so
+   * the receiver can replace what it holds for that path */
+  for (size_t i = 0, j; i < nc; i = j) {
+    int touched = 0;
+    for (j = i; j < nc && !strcmp(cv[j]->path, cv[i]->path); j++) {
+      const ck_finding **hit = bsearch(&cv[j], ov, no, sizeof(*ov), ptr_cmp);
+      if (!hit || !same(*hit, cv[j]))
+        touched = 1;
+    }
+    for (size_t k = i; touched && k < j; k++)
+      if (ck_discover_append_copy(changed, cv[k]) != CK_OK)
+        goto nomem;
   }
   for (size_t i = 0; i < no; i++) {
     if (i > 0 && !strcmp(ov[i]->path, ov[i - 1]->path))

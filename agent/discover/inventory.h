@@ -57,7 +57,9 @@ ck_err ck_inventory_frames(const ck_discover *d, ck_wire_inv_mode mode,
 
 /* Compares the sendable findings of two scans by (path, index): findings of
  * cur that are new or differ in any field sent (fingerprint, file stat,
- * key, services, endpoints, risks, ...) are deep-copied into *changed
+ * key, services, endpoints, risks, ...) are deep-copied into *changed,
+ * together with every other finding of the same path (a changed file is
+ * sent whole: the coordinator replaces what it holds for that path)
  * (zeroed by the caller; ck_discover_free it also on failure); paths that
  * held a sendable finding in old and hold none in cur go into *removed
  * (malloc'ed array of malloc'ed strings, *n_removed of them; free each and

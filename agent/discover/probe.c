@@ -137,6 +137,19 @@ static int add_endpoint(ck_finding *f, const char *ep) {
   return 1;
 }
 
+/* Adds addr to the endpoints of the first nfiles findings of d (file
+ * findings) whose certificate has fingerprint fp; 0 on OOM. */
+static int mark_endpoint(ck_discover *d, size_t nfiles, const char *fp,
+                         const char *addr) {
+  for (size_t k = 0; k < nfiles; k++) {
+    ck_finding *f = &d->f[k];
+    if (f->has_cert && strncmp(f->path, "tcp://", 6) != 0 &&
+        !strcmp(f->fingerprint, fp) && !add_endpoint(f, addr))
+      return 0;
+  }
+  return 1;
+}
+
 /* Records what the probes found into d. */
 static ck_err record(probe_run *r, ck_discover *d, ck_errctx *err) {
   size_t nfiles = d->n;
@@ -158,12 +171,31 @@ static ck_err record(probe_run *r, ck_discover *d, ck_errctx *err) {
       continue;
     }
     fp = d->f[d->n - 1].fingerprint;
-    for (size_t k = 0; k < nfiles; k++) {
-      ck_finding *f = &d->f[k];
-      if (f->has_cert && strncmp(f->path, "tcp://", 6) != 0 &&
-          !strcmp(f->fingerprint, fp) && !add_endpoint(f, p->addr))
-        return ck_failf(err, CK_ERR_NOMEM, "probe: out of memory");
-    }
+    if (!mark_endpoint(d, nfiles, fp, p->addr))
+      return ck_failf(err, CK_ERR_NOMEM, "probe: out of memory");
+  }
+  return CK_OK;
+}
+
+ck_err ck_probe_apply(const ck_discover *probed, ck_discover *d,
+                      ck_errctx *err) {
+  size_t nfiles;
+
+  if (probed == NULL || d == NULL)
+    return ck_failf(err, CK_ERR_INVAL, "probe: missing argument");
+  nfiles = d->n;
+  for (size_t i = 0; i < probed->n; i++) {
+    const ck_finding *t = &probed->f[i];
+    int dup = 0;
+    if (!t->has_cert || strncmp(t->path, "tcp://", 6) != 0)
+      continue;
+    for (size_t k = 0; k < d->n && !dup; k++) /* one per endpoint */
+      dup = !strcmp(d->f[k].path, t->path);
+    if (dup)
+      continue;
+    if (ck_discover_append_copy(d, t) != CK_OK ||
+        !mark_endpoint(d, nfiles, t->fingerprint, t->path + 6))
+      return ck_failf(err, CK_ERR_NOMEM, "probe: out of memory");
   }
   return CK_OK;
 }

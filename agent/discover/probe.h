@@ -33,4 +33,13 @@ ck_err ck_probe_endpoints(const ck_listen_addr *a, size_t n,
                           unsigned timeout_ms, ck_discover *d,
                           ck_errctx *err);
 
+/* Applies an earlier probe run to a fresh scan without probing again: for
+ * every "tcp://ADDR" finding of probed (what ck_probe_endpoints appended to
+ * a scan that held no files, say), appends a copy to d (once per ADDR) and adds ADDR to the
+ * endpoints of d's file findings with the same fingerprint. The agent
+ * probes into an empty ck_discover and applies the result to its scan.
+ * Errors: CK_ERR_INVAL, CK_ERR_NOMEM. */
+ck_err ck_probe_apply(const ck_discover *probed, ck_discover *d,
+                      ck_errctx *err);
+
 #endif

@@ -442,8 +442,10 @@ static void ck__ses_read(ck_conn *c, const uint8_t *data, size_t len,
     ck_wire_msg m;
 
     rc = ck_wire_framer_next(&s->fr, &body, &blen, &err);
-    if (rc == CK_ERR_AGAIN)
+    if (rc == CK_ERR_AGAIN) {
+      ck_arena_reset(s->arena); /* nothing decoded outlives on_msg */
       return;
+    }
     if (rc != CK_OK) {
       ck__ses_down(s, rc, ck_errctx_msg(&err));
       return;

@@ -908,6 +908,19 @@ const char *ck_managed_id(const ck_managed_set *s, size_t i) {
   return i < s->n ? s->v[i]->id : NULL;
 }
 
+int ck_managed_leaf_file(const ck_managed_set *s, size_t i,
+                         const char *path) {
+  const char *f[2];
+  if (i >= s->n || path == NULL)
+    return 0;
+  f[0] = s->v[i]->cert_file;
+  f[1] = s->v[i]->fullchain_file;
+  for (size_t k = 0; k < 2; k++)
+    if (f[k] != NULL && strcmp(f[k], path) == 0)
+      return 1;
+  return 0;
+}
+
 /* ------------------------------------------------------- set, start-up */
 
 ck_err ck_managed_set_new(uv_loop_t *loop, const char *state_dir,

@@ -179,6 +179,10 @@ int ck_managed_get(const ck_managed_set *s, const char *id, int64_t *next_at);
 size_t ck_managed_count(const ck_managed_set *s);
 const char *ck_managed_cert_file(const ck_managed_set *s, size_t i);
 const char *ck_managed_id(const ck_managed_set *s, size_t i);
+/* 1 when path is a file certificate i writes its leaf into (cert_file or
+ * fullchain_file; compared as given), else 0. */
+int ck_managed_leaf_file(const ck_managed_set *s, size_t i,
+                         const char *path);
 
 /* Computes a renewal time (the rule above, without the renew_at case):
  * rnd in [0,1) picks the jitter. For tests and status. */

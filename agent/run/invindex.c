@@ -112,11 +112,64 @@ static const ck_finding **ck__ix_sorted(const ck_discover *d, size_t *n) {
   return v;
 }
 
+/* Paths are front-coded in sorted order: per distinct path one record,
+ * the length it shares with the previous path (LEB128) then the rest of it
+ * and a NUL. Under one root most of a path repeats the previous one
+ * (".../tree/d042/c04217.pem" after ".../tree/d042/c04216.pem"), so a
+ * record is ~7 bytes instead of the whole path. Records are read in order
+ * only: a delta walks the index and the sorted scan side by side. */
+
+static size_t ck__ix_shared(const char *a, const char *b) {
+  size_t i = 0;
+
+  while (a[i] != '\0' && a[i] == b[i])
+    i++;
+  return i;
+}
+
+static size_t ck__ix_varint_len(size_t v) {
+  size_t n = 1;
+
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+/* Decodes the record at off into *buf (holding the previous path), growing
+ * it as needed; returns the offset after the record, 0 on OOM. */
+static size_t ck__ix_decode(const ck_invindex *ix, size_t off, char **buf,
+                            size_t *cap) {
+  size_t shared = 0, l, shift = 0;
+  const unsigned char *p = (const unsigned char *)ix->paths;
+
+  for (;;) {
+    unsigned char b = p[off++];
+    shared |= (size_t)(b & 0x7f) << shift;
+    shift += 7;
+    if ((b & 0x80) == 0)
+      break;
+  }
+  l = strlen(ix->paths + off);
+  if (shared + l + 1 > *cap) {
+    size_t nc = (shared + l + 1) * 2;
+    char *nb = realloc(*buf, nc);
+    if (nb == NULL)
+      return 0;
+    *buf = nb;
+    *cap = nc;
+  }
+  memcpy(*buf + shared, ix->paths + off, l + 1);
+  return off + l + 1;
+}
+
 ck_err ck_invindex_build(ck_invindex *ix, const ck_discover *d,
                          ck_errctx *err) {
   const ck_finding **v = NULL;
   ck_invindex nx;
-  size_t n = 0, i, plen = 0, off = 0;
+  size_t n = 0, i, plen = 0, off = 0, rec = 0;
+  const char *prev = "";
   ck_err rc = CK_OK;
 
   memset(&nx, 0, sizeof nx);
@@ -125,8 +178,11 @@ ck_err ck_invindex_build(ck_invindex *ix, const ck_discover *d,
   if ((v = ck__ix_sorted(d, &n)) == NULL)
     goto nomem;
   for (i = 0; i < n; i++)
-    if (i == 0 || strcmp(v[i]->path, v[i - 1]->path) != 0)
-      plen += strlen(v[i]->path) + 1;
+    if (i == 0 || strcmp(v[i]->path, v[i - 1]->path) != 0) {
+      size_t sh = ck__ix_shared(prev, v[i]->path);
+      plen += ck__ix_varint_len(sh) + strlen(v[i]->path + sh) + 1;
+      prev = v[i]->path;
+    }
   if (plen > UINT32_MAX) {
     rc = ck_failf(err, CK_ERR_INVAL, "inventory index: paths too long");
     goto out;
@@ -135,14 +191,22 @@ ck_err ck_invindex_build(ck_invindex *ix, const ck_discover *d,
   nx.paths = malloc(plen > 0 ? plen : 1);
   if (nx.v == NULL || nx.paths == NULL)
     goto nomem;
+  prev = "";
   for (i = 0; i < n; i++) {
     if (i == 0 || strcmp(v[i]->path, v[i - 1]->path) != 0) {
-      size_t l = strlen(v[i]->path) + 1;
+      size_t sh = ck__ix_shared(prev, v[i]->path), x = sh;
+      size_t l = strlen(v[i]->path + sh) + 1;
 
-      memcpy(nx.paths + off, v[i]->path, l);
+      rec = off;
+      do {
+        nx.paths[off++] = (char)((x & 0x7f) | (x >= 0x80 ? 0x80 : 0));
+        x >>= 7;
+      } while (x != 0);
+      memcpy(nx.paths + off, v[i]->path + sh, l);
       off += l;
+      prev = v[i]->path;
     }
-    nx.v[i].path = (uint32_t)(off - strlen(v[i]->path) - 1);
+    nx.v[i].path = (uint32_t)rec;
     nx.v[i].index = v[i]->index;
     nx.v[i].digest = ck_invindex_digest(v[i]);
   }
@@ -160,53 +224,38 @@ out:
   return rc;
 }
 
-/* Entry of ix keyed (path, index), or NULL. */
-static const ck_invindex_ent *ck__ix_find(const ck_invindex *ix,
-                                          const char *path, unsigned index) {
-  size_t lo = 0, hi = ix->n;
+char *ck_invindex_path(const ck_invindex *ix, size_t i) {
+  char *buf = NULL;
+  size_t cap = 0, off = 0, e;
 
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    const ck_invindex_ent *e = &ix->v[mid];
-    int c = strcmp(ix->paths + e->path, path);
-
-    if (c == 0)
-      c = e->index < index ? -1 : e->index > index;
-    if (c == 0)
-      return e;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
+  if (ix == NULL || i >= ix->n)
+    return NULL;
+  for (e = 0; e <= i; e++) {
+    if (e > 0 && ix->v[e].path == ix->v[e - 1].path)
+      continue;
+    if ((off = ck__ix_decode(ix, off, &buf, &cap)) == 0) {
+      free(buf);
+      return NULL;
+    }
   }
-  return NULL;
+  return buf;
 }
 
-/* Whether the sorted findings cv hold path. */
-static int ck__ix_has_path(const ck_finding *const *cv, size_t n,
-                           const char *path) {
-  size_t lo = 0, hi = n;
+/* End (exclusive) of the entries of ix sharing entry e's path. */
+static size_t ck__ix_group_end(const ck_invindex *ix, size_t e) {
+  size_t g = e + 1;
 
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(cv[mid]->path, path);
-
-    if (c == 0)
-      return 1;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return 0;
+  while (g < ix->n && ix->v[g].path == ix->v[e].path)
+    g++;
+  return g;
 }
 
 ck_err ck_invindex_delta(const ck_invindex *ix, const ck_discover *cur,
                          ck_discover *changed, char ***removed,
                          size_t *n_removed, ck_errctx *err) {
   const ck_finding **cv = NULL;
-  char **rv = NULL;
-  size_t nc = 0, nr = 0, i;
+  char **rv = NULL, *ip = NULL;
+  size_t nc = 0, nr = 0, i = 0, j, k, e = 0, eg, f, off = 0, icap = 0;
   ck_err rc = CK_OK;
 
   if (ix == NULL || cur == NULL || changed == NULL || removed == NULL ||
@@ -216,26 +265,47 @@ ck_err ck_invindex_delta(const ck_invindex *ix, const ck_discover *cur,
   *n_removed = 0;
   if ((cv = ck__ix_sorted(cur, &nc)) == NULL)
     goto nomem;
-  for (i = 0; i < nc; i++) {
-    const ck_invindex_ent *e = ck__ix_find(ix, cv[i]->path, cv[i]->index);
+  /* ip: the path of index entry e (decoded in order) */
+  if (ix->n > 0 && (off = ck__ix_decode(ix, off, &ip, &icap)) == 0)
+    goto nomem;
+  /* both sides sorted by (path, index): one merge walk. Per path: when any
+   * finding of a file is new or differs, every finding of that file is
+   * sent, so the coordinator can replace what it holds for the path (a
+   * renewed leaf in a bundle must not leave the old one listed); a path of
+   * ix with no sendable finding in cur is removed */
+  while (i < nc || e < ix->n) {
+    int c = e >= ix->n ? 1 : i >= nc ? -1 : strcmp(ip, cv[i]->path);
+    int touched = 0;
 
-    if (e != NULL && e->digest == ck_invindex_digest(cv[i]))
-      continue;
-    if (ck_discover_append_copy(changed, cv[i]) != CK_OK)
-      goto nomem;
-  }
-  for (i = 0; i < ix->n; i++) {
-    const char *p = ix->paths + ix->v[i].path;
+    eg = e < ix->n ? ck__ix_group_end(ix, e) : e;
+    if (c < 0) {
+      if (rv == NULL && (rv = calloc(ix->n, sizeof *rv)) == NULL)
+        goto nomem;
+      if ((rv[nr] = strdup(ip)) == NULL)
+        goto nomem;
+      nr++;
+    } else {
+      for (j = i; j < nc && strcmp(cv[j]->path, cv[i]->path) == 0; j++) {
+        const ck_invindex_ent *m = NULL;
 
-    if (i > 0 && ix->v[i].path == ix->v[i - 1].path)
-      continue; /* one entry per path */
-    if (ck__ix_has_path(cv, nc, p))
-      continue;
-    if (rv == NULL && (rv = calloc(ix->n, sizeof *rv)) == NULL)
+        for (f = e; c == 0 && f < eg; f++)
+          if (ix->v[f].index == cv[j]->index) {
+            m = &ix->v[f];
+            break;
+          }
+        if (m == NULL || m->digest != ck_invindex_digest(cv[j]))
+          touched = 1;
+      }
+      for (k = i; touched && k < j; k++)
+        if (ck_discover_append_copy(changed, cv[k]) != CK_OK)
+          goto nomem;
+      i = j;
+      if (c > 0)
+        continue; /* a new path: ix stays where it is */
+    }
+    e = eg;
+    if (e < ix->n && (off = ck__ix_decode(ix, off, &ip, &icap)) == 0)
       goto nomem;
-    if ((rv[nr] = strdup(p)) == NULL)
-      goto nomem;
-    nr++;
   }
   *removed = rv;
   *n_removed = nr;
@@ -245,6 +315,7 @@ nomem:
   rc = ck_failf(err, CK_ERR_NOMEM, "inventory index: out of memory");
 out:
   ck_inventory_removed_free(rv, nr);
+  free(ip);
   free(cv);
   return rc;
 }

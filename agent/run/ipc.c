@@ -99,8 +99,12 @@ static void ck__ipc_drain(ck_ipc *ipc) {
     ck_wire_msg m;
 
     rc = ck_wire_framer_next(&ipc->fr, &body, &blen, &err);
-    if (rc == CK_ERR_AGAIN)
+    if (rc == CK_ERR_AGAIN) {
+      /* nothing decoded is used after on_msg: an inventory part's blocks
+       * go back now instead of staying until the next frame */
+      ck_arena_reset(ipc->arena);
       return;
+    }
     if (rc != CK_OK) {
       ck__ipc_fail(ipc, rc, ck_errctx_msg(&err));
       return;

@@ -47,6 +47,11 @@ typedef struct ck__scan {
   uv_work_t req;
   ck__priv *p;
   ck_discover d; /* result */
+  int probe;          /* full: probe every listening endpoint */
+  ck_listen_addr *tls_eps; /* else: re-probe only these (the TLS endpoints
+                              of the last full run), NULL when none */
+  size_t n_tls_eps;
+  ck_discover probed; /* the tcp:// findings of this run */
   ck_err rc;
   ck_errctx err;
 } ck__scan;
@@ -87,9 +92,13 @@ struct ck__priv {
   ck_invindex sent; /* index of the view last sent (full + deltas); the
                        findings themselves are freed once sent */
   int have_last;     /* sent is valid */
+  ck_discover probed; /* tcp:// findings of the last probe run, applied to
+                         scans caused by watched changes (no probe wait) */
+  int have_probed;
   uint64_t seq; /* generation of `sent` */
   int scanning; /* a ck__scan in flight */
   int rescan_wanted; /* start another scan when this one is done */
+  int scan_deferred; /* a scan waits for an install to settle */
   int full_wanted;   /* send the next scan's result as a full inventory */
   char **dirty; /* watched paths changed since the last delta */
   size_t n_dirty;
@@ -114,7 +123,36 @@ static ck_err ck__send(ck__priv *p, ck_wire_msg *m) {
   return rc;
 }
 
-static ck_err ck__ms_send(ck_wire_msg *m, void *arg) { return ck__send(arg, m); }
+static void ck__scan_start(ck__priv *p);
+
+/* The managed machines' messages. A state event may end an install: a scan
+ * deferred meanwhile (ck__scan_start) runs now. */
+static ck_err ck__ms_send(ck_wire_msg *m, void *arg) {
+  ck__priv *p = arg;
+  ck_err rc = ck__send(p, m);
+
+  if (m->type == CK_WIRE_EVENT && p->scan_deferred)
+    ck__scan_start(p);
+  return rc;
+}
+
+/* Whether a managed certificate is being installed, reloaded, checked or
+ * rolled back. Its files are in flux then: an inventory showing the
+ * successor before it is verified as served would let the coordinator
+ * revoke the old certificate too early (replace-then-revoke counts a holder
+ * as replaced once its inventory no longer lists the old one). */
+static int ck__installing(const ck__priv *p) {
+  size_t i;
+  int st;
+
+  for (i = 0; p->ms != NULL && i < ck_managed_count(p->ms); i++) {
+    st = ck_managed_get(p->ms, ck_managed_id(p->ms, i), NULL);
+    if (st == CK_MS_INSTALLING || st == CK_MS_RELOADING ||
+        st == CK_MS_VERIFYING || st == CK_MS_ROLLING_BACK)
+      return 1;
+  }
+  return 0;
+}
 
 static void ck__reply(ck__priv *p, uint64_t id, ck_err code,
                       const char *text) {
@@ -342,11 +380,23 @@ static void ck__scan_work(uv_work_t *req) {
     ck_listen_addr *la = NULL;
     size_t n = 0;
     ck_errctx e2 = CK_ERRCTX_INIT;
-    if (ck_platform_listening(&la, &n, &e2) == CK_OK && n > 0 &&
-        ck_probe_endpoints(la, n, CK__PRIV_PROBE_MS, &s->d, &e2) != CK_OK)
+    ck_err prc = CK_OK;
+    /* full scans probe every listening socket; a scan for a watched change
+     * re-probes only the endpoints that spoke TLS last time, so silent
+     * ports never delay its report while a renewed certificate's endpoint
+     * is still seen serving the new one */
+    if (s->probe) {
+      if (ck_platform_listening(&la, &n, &e2) == CK_OK && n > 0)
+        prc = ck_probe_endpoints(la, n, CK__PRIV_PROBE_MS, &s->probed, &e2);
+      free(la);
+    } else if (s->n_tls_eps > 0) {
+      prc = ck_probe_endpoints(s->tls_eps, s->n_tls_eps, CK__PRIV_PROBE_MS,
+                               &s->probed, &e2);
+    }
+    if (prc != CK_OK)
       ck_log(CK_LOG_OPS, CK_LOG_WARN, "agent.priv.probe",
              CK_E(e2.code, ck_errctx_msg(&e2)));
-    free(la);
+    s->rc = ck_probe_apply(&s->probed, &s->d, &s->err);
   }
 }
 
@@ -454,10 +504,18 @@ static void ck__scan_done(uv_work_t *req, int status) {
              CK_E(s->rc, ck_errctx_msg(&s->err)));
     else
       ck__scan_result(p, &s->d);
+    if (s->rc == CK_OK && s->probe) { /* keep this run's endpoints */
+      ck_discover_free(&p->probed);
+      p->probed = s->probed;
+      memset(&s->probed, 0, sizeof s->probed);
+      p->have_probed = 1;
+    }
     if (p->rescan_wanted || p->n_dirty > 0 || p->dirty_overflow)
       ck__scan_start(p);
   }
   ck_discover_free(&s->d);
+  ck_discover_free(&s->probed);
+  free(s->tls_eps);
   free(s);
   ck_platform_mem_trim(); /* the scan's memory goes back to the system */
 }
@@ -466,6 +524,30 @@ static void ck__scan_done(uv_work_t *req, int status) {
  * every change is found by scanning again and comparing with the index, so
  * a delta is exact (key pairing, services, endpoints) without keeping the
  * findings. */
+/* The TLS endpoints of the last full probe run (its tcp:// findings), for
+ * a scan that re-probes only those. Out of memory: none (the scan then
+ * reports no endpoints until the next full scan). */
+static void ck__tls_endpoints(ck__priv *p, ck__scan *s) {
+  size_t i, n = 0;
+
+  if (p->probed.n == 0 ||
+      (s->tls_eps = calloc(p->probed.n, sizeof *s->tls_eps)) == NULL)
+    return;
+  for (i = 0; i < p->probed.n; i++) {
+    const char *path = p->probed.f[i].path;
+    const char *colon;
+    if (strncmp(path, "tcp://", 6) != 0 ||
+        ck_strlcpy(s->tls_eps[n].addr, path + 6, sizeof s->tls_eps[n].addr) >=
+            sizeof s->tls_eps[n].addr)
+      continue;
+    colon = strrchr(s->tls_eps[n].addr, ':');
+    s->tls_eps[n].port =
+        colon != NULL ? (unsigned)strtoul(colon + 1, NULL, 10) : 0;
+    n++;
+  }
+  s->n_tls_eps = n;
+}
+
 static void ck__scan_start(ck__priv *p) {
   ck__scan *s;
 
@@ -474,12 +556,21 @@ static void ck__scan_start(ck__priv *p) {
   if (!p->rescan_wanted && !p->dirty_overflow && p->n_dirty == 0 &&
       p->have_last)
     return;
+  /* an install under way: scan once it settled (its next state event) */
+  p->scan_deferred = ck__installing(p);
+  if (p->scan_deferred)
+    return;
   if ((s = calloc(1, sizeof *s)) == NULL)
     return;
   s->p = p;
   s->req.data = s;
   if (p->rescan_wanted)
     p->full_wanted = 1;
+  /* endpoints are probed on full scans only: a watched change is reported
+   * without waiting for probe timeouts */
+  s->probe = p->full_wanted || !p->have_last || !p->have_probed;
+  if (!s->probe && p->cfg->probe_endpoints)
+    ck__tls_endpoints(p, s);
   p->rescan_wanted = 0;
   p->dirty_overflow = 0;
   ck__free_paths(p->dirty, p->n_dirty);
@@ -616,8 +707,10 @@ static void ck__replace(ck__priv *p, const ck_wire_msg *m) {
     snprintf(want, sizeof want, "%s", target);
   for (size_t i = 0; i < ck_managed_count(p->ms) && id == NULL; i++) {
     f = ck_managed_cert_file(p->ms, i);
+    /* the certificate file, or the fullchain/chain file holding it too */
     if (strcmp(ck_managed_id(p->ms, i), target) == 0 ||
-        strcmp(f, target) == 0 ||
+        ck_managed_leaf_file(p->ms, i, target) ||
+        ck_managed_leaf_file(p->ms, i, want) ||
         (realpath(f, have) != NULL && strcmp(have, want) == 0))
       id = ck_managed_id(p->ms, i);
   }
@@ -745,32 +838,6 @@ static void ck__stop(ck__priv *p) {
   uv_close((uv_handle_t *)&p->sig_int, NULL);
 }
 
-static void ck__conf_of(const ck_agentconf_cert *c, ck_managed_conf *out) {
-  memset(out, 0, sizeof *out);
-  out->id = c->id;
-  out->profile = c->profile;
-  out->sans = (const char *const *)c->sans;
-  out->n_sans = c->n_sans;
-  out->cn = c->cn;
-  out->key = c->key;
-  out->cert_file = c->cert_file;
-  out->key_file = c->key_file;
-  out->chain_file = c->chain_file;
-  out->fullchain_file = c->fullchain_file;
-  out->owner = c->owner;
-  out->group = c->group;
-  out->mode = c->mode;
-  out->key_mode = c->key_mode;
-  out->reload = c->reload;
-  out->reload_timeout = c->reload_timeout;
-  out->verify = c->verify;
-  out->verify_sni = c->verify_sni != NULL ? c->verify_sni : c->cn;
-  out->verify_timeout = c->verify_timeout;
-  out->renew_fraction = c->renew_fraction;
-  out->renew_before = c->renew_before;
-  out->jitter = c->jitter > 0 ? c->jitter : -1;
-}
-
 /* Sets everything up; on failure the caller runs ck__stop. *fd_owned is
  * cleared once fd belongs to the ipc. */
 static ck_err ck__setup(ck__priv *p, int fd, int *fd_owned, ck_errctx *err) {
@@ -789,7 +856,7 @@ static ck_err ck__setup(ck__priv *p, int fd, int *fd_owned, ck_errctx *err) {
                                err)) != CK_OK)
     return rc;
   for (i = 0; i < cfg->n_certs; i++) {
-    ck__conf_of(&cfg->certs[i], &mc);
+    ck_assign_conf_of(&cfg->certs[i], &mc);
     if ((rc = ck_managed_add(p->ms, &mc, err)) != CK_OK)
       return rc;
   }
@@ -915,6 +982,7 @@ int ck_priv_main(const ck_agentconf *cfg, int fd) {
     ck_log(CK_LOG_OPS, CK_LOG_WARN, "agent.priv.loop_busy",
            CK_S("what", "handles left open"));
   ck_invindex_free(&p->sent);
+  ck_discover_free(&p->probed);
   ck_assign_free(p->asg);
   ck_hostfacts_free(&p->host);
   ck__free_paths(p->dirty, p->n_dirty);

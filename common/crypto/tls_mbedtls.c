@@ -161,8 +161,16 @@ static size_t buf_take(ck_mbed_buf *b, uint8_t *out, size_t cap) {
     n = cap;
   memcpy(out, b->p + b->off, n);
   b->off += n;
-  if (b->off == b->len)
+  if (b->off == b->len) {
     b->off = b->len = 0;
+    /* drained: a buffer grown by one large write (an inventory) is given
+     * back instead of being kept for the session's life */
+    if (b->cap > 65536) {
+      free(b->p);
+      b->p = NULL;
+      b->cap = 0;
+    }
+  }
   return n;
 }
 

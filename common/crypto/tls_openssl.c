@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -744,6 +745,37 @@ int ck_tls_session_handshake_done(const ck_tls_session *s) {
   return s->done;
 }
 
+/* A memory BIO keeps the largest buffer it ever held (BUF_MEM only grows):
+ * one 2 MB inventory written through the session would stay allocated for
+ * the session's life. Once a BIO is drained and its buffer is larger than
+ * CK_OSSL_BIO_KEEP, it is replaced by a fresh empty one (SSL_set0_*bio frees
+ * the old one). Only after the handshake: during it the write BIO sits
+ * behind OpenSSL's buffering BIO and nothing is large anyway. */
+#define CK_OSSL_BIO_KEEP (64 * 1024)
+
+static void shrink_bio(ck_tls_session *s, int write_side) {
+  BIO *b = write_side ? s->wbio : s->rbio;
+  BIO *nb;
+  BUF_MEM *bm = NULL;
+
+  if (!s->done || BIO_ctrl_pending(b) != 0)
+    return;
+  BIO_get_mem_ptr(b, &bm);
+  if (bm == NULL || bm->max <= CK_OSSL_BIO_KEEP)
+    return;
+  nb = BIO_new(BIO_s_mem());
+  if (nb == NULL)
+    return; /* keep the big one; nothing is lost */
+  if (write_side) {
+    s->wbio = nb;
+    SSL_set0_wbio(s->ssl, nb);
+  } else {
+    BIO_set_mem_eof_return(nb, -1);
+    s->rbio = nb;
+    SSL_set0_rbio(s->ssl, nb);
+  }
+}
+
 ck_err ck_tls_session_read(ck_tls_session *s, uint8_t *buf, size_t cap,
                            size_t *n, ck_errctx *err) {
   int ret, e;
@@ -761,6 +793,7 @@ ck_err ck_tls_session_read(ck_tls_session *s, uint8_t *buf, size_t cap,
   switch (e) {
   case SSL_ERROR_WANT_READ:
     ERR_clear_error();
+    shrink_bio(s, 0); /* everything received was consumed */
     return CK_ERR_AGAIN;
   case SSL_ERROR_ZERO_RETURN:
     ERR_clear_error();
@@ -807,6 +840,7 @@ size_t ck_tls_session_take(ck_tls_session *s, uint8_t *buf, size_t cap) {
   if (cap == 0)
     return 0;
   n = BIO_read(s->wbio, buf, chunk);
+  shrink_bio(s, 1);
   return n > 0 ? (size_t)n : 0;
 }
 

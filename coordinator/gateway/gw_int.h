@@ -108,6 +108,7 @@ struct gw_session {
   uint64_t inv_cur;      /* generation being received (full, in parts) */
   uint32_t inv_next_part;
   int inv_open;          /* a multi-part full inventory is under way */
+  int inv_delta;         /* a delta is being applied (its keys kept too) */
   char **inv_keys;       /* installations stored by its parts so far */
   size_t inv_nkeys, inv_capkeys;
 };

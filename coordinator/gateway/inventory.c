@@ -21,7 +21,9 @@
  * replaces what is known about the agent: the session remembers the
  * installations its parts stored, and once the final part is stored every
  * other installation of this agent is deleted. A delta applies to generation `base`, which must be the last one
- * this session holds, else CK_ERR_CONFLICT and the agent sends a full one
+ * this session holds (a path it names is sent whole by the agent, so the
+ * agent's other installations at that path — e.g. the certificate a renewal
+ * replaced — are deleted after it, and its `removed` paths too), else CK_ERR_CONFLICT and the agent sends a full one
  * (after a reconnect the agent starts with a full inventory anyway). Parts
  * and deltas are exclusive work items, so they are applied in order.
  *
@@ -254,12 +256,12 @@ void ck__gw_inventory_reset(gw_session *s) {
   s->inv_nkeys = s->inv_capkeys = 0;
 }
 
-/* Remembers an installation of the full inventory under way. */
+/* Remembers an installation of the full inventory or delta under way. */
 static ck_err remember(gw_session *s, const ck_store_install *in,
                        ck_errctx *err) {
   char *k;
 
-  if (!s->inv_open)
+  if (!s->inv_open && !s->inv_delta)
     return CK_OK;
   if (s->inv_nkeys == s->inv_capkeys) {
     size_t cap = s->inv_capkeys ? s->inv_capkeys * 2 : 64;
@@ -302,8 +304,22 @@ static int in_removed(const ck_wire_strv *removed, const ck_store_install *in) {
   return 0;
 }
 
+/* Whether the delta under way names in's path in a finding. */
+static int in_delta_path(const ck_wire_inventory *inv,
+                         const ck_store_install *in) {
+  size_t i;
+
+  for (i = 0; in->path[0] != '\0' && i < inv->n_findings; i++)
+    if (inv->findings[i].path != NULL &&
+        strcmp(inv->findings[i].path, in->path) == 0)
+      return 1;
+  return 0;
+}
+
 /* Deletes this agent's installations that are not in the full inventory
- * just completed (full) or named in removed. Runs in its own write. */
+ * just completed (full), or (delta) are named in removed or lie at a path
+ * the delta sent whose findings did not store them again. Runs in its own
+ * write. */
 static ck_err prune(gw_work *w, int full, const ck_wire_strv *removed,
                     inv_counts *c, ck_errctx *err) {
   ck_store *store = w->s->gw->rt->store;
@@ -319,7 +335,7 @@ static ck_err prune(gw_work *w, int full, const ck_wire_strv *removed,
     rc = ck_failf(err, CK_ERR_NOMEM, "inventory: out of memory");
     goto out;
   }
-  if (full && w->s->inv_nkeys > 1) /* qsort(NULL, 0) is undefined */
+  if (w->s->inv_nkeys > 1) /* qsort(NULL, 0) is undefined */
     qsort(w->s->inv_keys, w->s->inv_nkeys, sizeof *w->s->inv_keys, key_cmp);
   for (;;) {
     memset(&pg, 0, sizeof pg);
@@ -332,7 +348,9 @@ static ck_err prune(gw_work *w, int full, const ck_wire_strv *removed,
       goto out;
     for (i = 0; i < n; i++) {
       if ((full && !in_generation(w->s, &items[i])) ||
-          (removed != NULL && in_removed(removed, &items[i]))) {
+          (removed != NULL && in_removed(removed, &items[i])) ||
+          (!full && in_delta_path(&w->msg.u.inventory, &items[i]) &&
+           !in_generation(w->s, &items[i]))) {
         if ((rc = ck_store_write_install_del(sw, &items[i], err)) != CK_OK)
           goto out;
         dels++;
@@ -627,6 +645,10 @@ void ck__gw_inventory_run(gw_work *w) {
     ck__gw_reply_error(w, CK_ERR_NOMEM, 0, "coordinator out of memory");
     goto out;
   }
+  if (inv->mode == CK_WIRE_INV_DELTA) { /* keys of this delta only */
+    ck__gw_inventory_reset(s);
+    s->inv_delta = 1;
+  }
   for (i = 0; i < inv->n_findings; i++) {
     rc = put_finding(w, sw, i, &inv->findings[i], &c, &err);
     if (rc != CK_OK) {
@@ -664,7 +686,7 @@ void ck__gw_inventory_run(gw_work *w) {
     goto out;
   }
   if (inv->mode == CK_WIRE_INV_DELTA) {
-    if (inv->removed.n > 0 &&
+    if ((inv->removed.n > 0 || inv->n_findings > 0) &&
         (rc = prune(w, 0, &inv->removed, &c, &err)) != CK_OK)
       goto prune_failed;
     s->inv_seq = inv->seq;
@@ -701,6 +723,10 @@ prune_failed:
   s->inv_open = 0;
   ck__gw_reply_error(w, CK_ERR_AGAIN, 0, "coordinator store unavailable");
 out:
+  if (s->inv_delta) {
+    s->inv_delta = 0;
+    ck__gw_inventory_reset(s);
+  }
   free(host);
   free(details);
   ck_store_write_free(sw);

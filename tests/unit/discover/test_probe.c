@@ -227,6 +227,29 @@ static void test_probe(void **state) {
 
   assert_int_equal(ck_probe_endpoints(a, 0, 0, &d, &e), CK_OK);
   assert_int_equal(ck_probe_endpoints(NULL, 1, 0, &d, &e), CK_ERR_INVAL);
+
+  /* a fresh scan gets the endpoints of this probe run without probing */
+  {
+    ck_discover fresh;
+    size_t n_before, nt = 0;
+
+    memset(&fresh, 0, sizeof(fresh));
+    assert_int_equal(ck_discover_run(&o, &fresh, &e), CK_OK);
+    n_before = fresh.n;
+    f = find_path(&fresh, path);
+    assert_int_equal(f->n_endpoints, 0);
+    assert_int_equal(ck_probe_apply(&d, &fresh, &e), CK_OK);
+    assert_int_equal(fresh.n, n_before + 1); /* the tcp:// finding */
+    for (size_t i = 0; i < fresh.n; i++)
+      nt += !strncmp(fresh.f[i].path, "tcp://", 6);
+    assert_int_equal(nt, 1);
+    assert_non_null(find_path(&fresh, tcp));
+    f = find_path(&fresh, path);
+    assert_int_equal(f->n_endpoints, 1);
+    assert_string_equal(f->endpoints[0], ep);
+    assert_int_equal(ck_probe_apply(NULL, &fresh, &e), CK_ERR_INVAL);
+    ck_discover_free(&fresh);
+  }
   ck_discover_free(&d);
   server_stop(&s);
   assert_true(s.handshakes >= 2);

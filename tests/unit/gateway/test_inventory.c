@@ -14,7 +14,8 @@
  * certificates on two agents gets the shared-key flag on both; a second
  * identical full inventory in parts changes nothing (no row, no audit event
  * beyond its own inventory.full) and a later one without a finding removes
- * only that installation. */
+ * only that installation; a delta naming a path replaces the agent's
+ * installations at that path (a renewed file) and nothing else. */
 #include "tests/unit/gateway/gw_fixture.h"
 
 #include "common/crypto/certgen.h"
@@ -357,6 +358,25 @@ static void send_parts(gwc *c, uint64_t seq, const ck_wire_finding *f,
   }
 }
 
+/* Sends a delta of n findings onto generation base. */
+static void send_delta(gwc *c, uint64_t seq, uint64_t base,
+                       const ck_wire_finding *f, size_t n) {
+  ck_wire_msg m, r;
+  ck_arena *a = NULL;
+
+  memset(&m, 0, sizeof m);
+  m.type = CK_WIRE_INVENTORY;
+  m.u.inventory.mode = CK_WIRE_INV_DELTA;
+  m.u.inventory.seq = seq;
+  m.u.inventory.base = base;
+  m.u.inventory.has_base = true;
+  m.u.inventory.findings = f;
+  m.u.inventory.n_findings = n;
+  gwc_send(c, &m);
+  gwc_expect(c, CK_WIRE_ACK, m.id, &r, &a);
+  ck_arena_free(a);
+}
+
 static int64_t updated_at(const char *fp) {
   ck_arena *a = ck_arena_new(8192);
   ck_store_cert row;
@@ -442,6 +462,23 @@ static void test_same_inventory_again(void **state) {
   assert_int_equal(installs_of(ck_cert_get_info(certs[2])->sha256_hex,
                                a.agent_id),
                    0);
+  assert_int_equal(installs_of(ck_cert_get_info(certs[1])->sha256_hex,
+                               a.agent_id),
+                   2);
+  assert_int_equal(installs_of(ck_cert_get_info(certs[0])->sha256_hex,
+                               b.agent_id),
+                   1);
+
+  /* a delta: a.pem now holds the third certificate (a renewal): the path's
+   * old installation goes, the other path and agent b keep theirs */
+  f[2].path = paths[0];
+  send_delta(&c, 4, 3, &f[2], 1);
+  assert_int_equal(installs_of(ck_cert_get_info(certs[0])->sha256_hex,
+                               a.agent_id),
+                   0);
+  assert_int_equal(installs_of(ck_cert_get_info(certs[2])->sha256_hex,
+                               a.agent_id),
+                   1);
   assert_int_equal(installs_of(ck_cert_get_info(certs[1])->sha256_hex,
                                a.agent_id),
                    2);

@@ -176,6 +176,43 @@ static void transfer(ck_tls_session *a, ck_tls_session *b, size_t len) {
   free(dst);
 }
 
+/* Like transfer, but all of a's output is fed to b at once, so b's input
+ * buffer holds the whole message before anything is read (the engine gives
+ * such a buffer back once drained; the session must go on working). */
+static void transfer_bulk(ck_tls_session *a, ck_tls_session *b, size_t len) {
+  uint8_t *src = malloc(len), *dst = malloc(len), *wire = NULL;
+  size_t got = 0, i, n, wlen = 0;
+  ck_err rc;
+
+  assert_non_null(src);
+  assert_non_null(dst);
+  for (i = 0; i < len; i++)
+    src[i] = (uint8_t)(i * 13 + 1);
+  assert_int_equal(ck_tls_session_write(a, src, len, NULL), CK_OK);
+  wlen = ck_tls_session_pending(a);
+  assert_true(wlen > len);
+  wire = malloc(wlen);
+  assert_non_null(wire);
+  for (i = 0; i < wlen; i += n) {
+    n = ck_tls_session_take(a, wire + i, wlen - i);
+    assert_true(n > 0);
+  }
+  assert_int_equal(ck_tls_session_pending(a), 0);
+  assert_int_equal(ck_tls_session_feed(b, wire, wlen, NULL), CK_OK);
+  while ((rc = ck_tls_session_read(b, dst + got, len - got, &n, NULL)) ==
+         CK_OK && got + n < len)
+    got += n;
+  if (rc == CK_OK)
+    got += n;
+  assert_int_equal(got, len);
+  assert_memory_equal(src, dst, len);
+  assert_int_equal(ck_tls_session_read(b, dst, len, &n, NULL), CK_ERR_AGAIN);
+  move(b, a);
+  free(wire);
+  free(src);
+  free(dst);
+}
+
 static void test_handshake_and_data(void **state) {
   pair p = {0};
   ck_tls_config c = client_cfg(), s = server_cfg("server-ec");
@@ -199,6 +236,11 @@ static void test_handshake_and_data(void **state) {
   transfer(p.s, p.c, 1);
   transfer(p.c, p.s, 1 << 20);
   transfer(p.s, p.c, 1 << 20);
+  /* after large buffers were given back, both directions still work */
+  transfer_bulk(p.c, p.s, 1 << 20);
+  transfer_bulk(p.s, p.c, 1 << 20);
+  transfer(p.c, p.s, 100);
+  transfer(p.s, p.c, 100);
   pair_free(&p);
 }
 
