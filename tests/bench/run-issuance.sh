@@ -130,8 +130,13 @@ run gateway gateway --addr "127.0.0.1:$GW" --cacert "$T/root.pem" --ca-pin "$PIN
 
 echo "== after the runs"
 # Let the writer, the WAL checkpointer and the pool go quiet before reading
-# the idle RSS (a benchmark, not a test: a fixed wait is fine here).
-sleep 3
+# the idle RSS: poll the coordinator's CPU ticks until two readings 0.5 s
+# apart are equal (at most 20 s).
+ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+prev=-1; n=0
+while [ "$(ticks)" != "$prev" ] && [ $n -lt 40 ]; do
+  prev=$(ticks); n=$((n + 1)); sleep 0.5
+done
 awk '/VmRSS|VmHWM/ {print $1 " " $2 " " $3}' "/proc/$PID/status"
 echo "certificates stored: $(sqlite3 "file:$T/data/certkeeper.db?mode=ro" 'PRAGMA busy_timeout=5000; SELECT count(*) FROM certs;' 2>/dev/null | tail -n 1)"
 echo "database: $(du -sh "$T/data" | cut -f1) (data directory)"
