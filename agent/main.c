@@ -8,7 +8,9 @@
  *        one-shot discovery, no coordinator needed (docs/agent.md).
  *   run [--config FILE]      the daemon (agent/run/run.h)
  *   status [--config FILE] [--json]   what the daemon recorded
- *        (agent/run/status.h). */
+ *        (agent/run/status.h).
+ *   est-reenroll             internal: started by `run` (priv) for one EST
+ *        re-enrollment, inputs on stdin (agent/run/est_helper.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "agent/discover/discover.h"
 #include "agent/discover/probe.h"
 #include "agent/link/enroll.h"
+#include "agent/run/est_helper.h"
 #include "agent/run/run.h"
 #include "agent/run/status.h"
 #include "common/crypto/crypto.h"
@@ -152,6 +155,8 @@ static const struct {
      "/etc/certkeeper/agent.conf)"},
     {"status", ck_status_main,
      "show managed certificates, connection and outbox [--json]"},
+    {"est-reenroll", ck_est_helper_main,
+     "internal: one EST re-enrollment for `run` (inputs on stdin)"},
 };
 
 static void usage(FILE *fp) {

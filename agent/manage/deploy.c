@@ -1,6 +1,7 @@
 /* deploy.c — install / reload / verify / rollback phases (deploy.h). */
 #include "agent/manage/deploy.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,17 @@ out:
   return rc;
 }
 
+ck_err ck_deploy_write_roots(const char *path, const ck_wire_bytes *roots,
+                             size_t n, ck_errctx *err) {
+  if (n == 0) {
+    if (unlink(path) != 0 && errno != ENOENT)
+      return ck_failf(err, ck_err_from_errno(errno), "removing %s", path);
+    return CK_OK;
+  }
+  /* same PEM layout as next.crt: roots[0] first, then the rest */
+  return ck_deploy_write_next(path, &roots[0], roots + 1, n - 1, err);
+}
+
 /* Reads next.crt into list (leaf first). */
 static ck_err ck__read_list(const char *path, ck_cert_list *list,
                             ck_errctx *err) {
@@ -91,8 +103,8 @@ out:
 
 ck_err ck_deploy_install(const ck_deploy *d, int64_t now, uint8_t new_fp[32],
                          int *bad_pair, ck_errctx *err) {
-  ck_cert_list l = {0};
-  ck_wire_bytes *chain = NULL;
+  ck_cert_list l = {0}, roots = {0};
+  ck_wire_bytes *chain = NULL, *rdv = NULL;
   uint8_t *key = NULL;
   size_t key_len = 0, i;
   ck_target_pair p;
@@ -121,6 +133,21 @@ ck_err ck_deploy_install(const ck_deploy *d, int64_t now, uint8_t new_fp[32],
   p.n_chain = l.n - 1;
   if (trust != NULL && access(trust, R_OK) != 0)
     trust = NULL; /* not enrolled (tests, config-only): chain unchecked */
+  if (trust != NULL && d->next_roots != NULL &&
+      access(d->next_roots, F_OK) == 0 &&
+      (rc = ck__read_list(d->next_roots, &roots, err)) != CK_OK) {
+    *bad_pair = rc != CK_ERR_IO && rc != CK_ERR_NOMEM;
+    goto out;
+  }
+  if (roots.n > 0 &&
+      (rdv = calloc(roots.n, sizeof *rdv)) == NULL) {
+    rc = ck_failf(err, CK_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (i = 0; i < roots.n; i++)
+    rdv[i].data = ck_cert_der(roots.certs[i], &rdv[i].len);
+  p.roots = rdv;
+  p.n_roots = roots.n;
   if ((rc = ck_target_check(&p, trust, now, err)) != CK_OK) {
     *bad_pair = 1;
     goto out;
@@ -132,7 +159,9 @@ out:
   if (key != NULL)
     ck_crypto_free_secret(key, key_len);
   free(chain);
+  free(rdv);
   ck_cert_list_clear(&l);
+  ck_cert_list_clear(&roots);
   return rc;
 }
 

@@ -26,6 +26,9 @@ typedef struct ck_deploy {
   const char *trust_pem;      /* coordinator CA bundle, NULL: chain unchecked */
   const char *next_key;       /* DIR/managed/<id>/next.key */
   const char *next_crt;       /* DIR/managed/<id>/next.crt */
+  const char *next_roots;     /* DIR/managed/<id>/next.roots: PEM anchors the
+                                 coordinator delivered with next.crt (an
+                                 upstream CA's chain); absent: none */
 } ck_deploy;
 
 /* Writes the received leaf and chain to path as PEM (0644, atomic). */
@@ -39,7 +42,13 @@ ck_err ck_deploy_read_next(const char *path, uint8_t fp[32],
                            uint8_t spki[32], int64_t *not_before,
                            int64_t *not_after, ck_errctx *err);
 
-/* Checks next.key + next.crt (key match, chain against d->trust_pem at now)
+/* Writes the trust anchors delivered with a `cert` (roots, DER) to path as
+ * PEM (0644, atomic); n == 0 removes path. */
+ck_err ck_deploy_write_roots(const char *path, const ck_wire_bytes *roots,
+                             size_t n, ck_errctx *err);
+
+/* Checks next.key + next.crt (key match, chain against d->trust_pem or the
+ * anchors in d->next_roots at now)
  * and installs them into d->files. *bad_pair is set to 1 when the check
  * failed (the pair can never be installed: discard it), 0 otherwise. On
  * success new_fp is the installed leaf's SHA-256. */

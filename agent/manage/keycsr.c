@@ -7,9 +7,12 @@
 
 #include "common/crypto/crypto.h"
 #include "common/util/fs.h"
+#include "common/util/log.h"
+#include "common/util/mem.h"
 
 #define CK__KEY_MAX (64u * 1024u)
 #define CK__MAX_SANS 256u
+#define CK__CSR_MAX (64u * 1024u)
 
 ck_err ck_managed_keygen(const char *spec, const char *path, ck_errctx *err) {
   ck_key_spec ks;
@@ -132,4 +135,36 @@ out:
   ck_key_free(key);
   free(sv);
   return rc;
+}
+
+ck_err ck_managed_csr_kept(const char *key_path, const char *csr_path,
+                           const char *cn, const char *const *sans,
+                           size_t n_sans, uint8_t **der, size_t *der_len,
+                           ck_errctx *err) {
+  ck_errctx e2 = CK_ERRCTX_INIT;
+  uint8_t kspki[32];
+  ck_csr *csr = NULL;
+  ck_err rc;
+
+  *der = NULL;
+  *der_len = 0;
+  if (ck_fs_read_file(csr_path, CK__CSR_MAX, der, der_len, &e2) == CK_OK &&
+      ck_csr_parse(*der, *der_len, &csr, &e2) == CK_OK &&
+      ck_managed_key_spki(key_path, kspki, &e2) == CK_OK &&
+      ck_ct_equal(kspki, ck_csr_get_info(csr)->spki_sha256, 32)) {
+    ck_csr_free(csr);
+    return CK_OK;
+  }
+  ck_csr_free(csr);
+  free(*der);
+  *der = NULL;
+  *der_len = 0;
+  if ((rc = ck_managed_csr(key_path, cn, sans, n_sans, der, der_len, err)) !=
+      CK_OK)
+    return rc;
+  ck_errctx_clear(&e2);
+  if (ck_fs_write_atomic(csr_path, *der, *der_len, 0644, &e2) != CK_OK)
+    ck_log(CK_LOG_OPS, CK_LOG_WARN, "agent.managed.csr_keep",
+           CK_S("path", csr_path), CK_E(e2.code, ck_errctx_msg(&e2)));
+  return CK_OK;
 }

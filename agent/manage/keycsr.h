@@ -1,6 +1,7 @@
 /* keycsr.h — the key and CSR phase of a renewal: a fresh private key on the
  * host, written 0600 from creation (DIR/managed/<id>/next.key), and a
- * PKCS#10 request for it with the managed certificate's CN and SANs.
+ * PKCS#10 request for it with the managed certificate's CN and SANs, kept
+ * next to the key (DIR/managed/<id>/next.csr) until the renewal ends.
  * Blocking (RSA 4096 takes seconds): the state machine runs
  * ck_managed_keygen on the libuv thread pool. */
 #ifndef CK_AGENT_MANAGE_KEYCSR_H
@@ -25,6 +26,18 @@ ck_err ck_managed_keygen(const char *spec, const char *path, ck_errctx *err);
 ck_err ck_managed_csr(const char *key_path, const char *cn,
                       const char *const *sans, size_t n_sans, uint8_t **der,
                       size_t *der_len, ck_errctx *err);
+
+/* The CSR for the key in key_path, kept in csr_path (DER, 0644): the bytes
+ * of csr_path when it holds a CSR for that key — asking again after
+ * `pending` or a restart must send the same bytes (the coordinator finds
+ * its open request by their SHA-256; ECDSA signatures differ each time) —
+ * else a new one (ck_managed_csr) written there (a failed write is
+ * logged, the CSR is still returned). *der is malloc'ed (caller frees).
+ * Errors: those of ck_managed_csr. */
+ck_err ck_managed_csr_kept(const char *key_path, const char *csr_path,
+                           const char *cn, const char *const *sans,
+                           size_t n_sans, uint8_t **der, size_t *der_len,
+                           ck_errctx *err);
 
 /* SHA-256 of the public key of the private key in key_path (to match an
  * issued certificate's spki_sha256). */

@@ -22,6 +22,10 @@
 #define CK__NOW ((int64_t)0)   /* step result: run the next step at once */
 #define CK__MAX_TIMER_S 3600   /* timers re-evaluate at least hourly */
 #define CK__MAX_STEPS 32       /* steps per run, a guard against cycles */
+#define CK__PENDING_MIN_S 5    /* floor of a pending answer's retry_after */
+#define CK__REFUSED_MIN_S 3600 /* a refused certificate (its chain does not
+                                  verify): ask again no sooner (capped at
+                                  retry_max), not at every backoff step */
 
 static const struct {
   const char *name;
@@ -87,6 +91,9 @@ struct ck__mc {
   double fraction;
   int64_t renew_before, jitter;
   char *dir, *state_path, *next_key, *next_crt, *journal;
+  char *next_csr;   /* the CSR of next.key as sent: asking again after
+                       `pending` must send the same bytes */
+  char *next_roots; /* anchors delivered with next.crt (deploy.h) */
   ck_deploy dep;
 
   /* the machine (loop thread only) */
@@ -207,7 +214,8 @@ static int64_t ck__backoff(const ck_managed_set *s, uint32_t attempt) {
  *       work is in flight (busy); all other states: none is.
  *   HAVE_KEY, NEED_CSR, SUBMITTED, PENDING_APPROVAL: next.key exists.
  *   HAVE_CERT: next.crt exists.
- *   SUBMITTED: a deadline (next_at) is set.
+ *   SUBMITTED, PENDING_APPROVAL: a deadline (next_at) is set (the
+ *       answer's timeout; when to ask again).
  *   MONITORING, FAILED: a deadline (renewal or retry) is set.
  *   FAILED: attempt > 0. */
 static int ck__invariants_hold(const ck__mc *m, const char **what) {
@@ -225,7 +233,7 @@ static int ck__invariants_hold(const ck__mc *m, const char **what) {
   else if (m->st == CK_MS_HAVE_CERT && !ck__exists(m->next_crt))
     *what = "next.crt missing";
   else if ((m->st == CK_MS_SUBMITTED || m->st == CK_MS_MONITORING ||
-            m->st == CK_MS_FAILED) &&
+            m->st == CK_MS_FAILED || m->st == CK_MS_PENDING_APPROVAL) &&
            m->next_at <= 0)
     *what = "no deadline";
   else if (m->st == CK_MS_FAILED && m->attempt == 0)
@@ -406,7 +414,9 @@ static void ck__schedule_renewal(ck__mc *m) {
 
 static void ck__discard_next(ck__mc *m) {
   unlink(m->next_crt);
+  unlink(m->next_roots);
   unlink(m->next_key);
+  unlink(m->next_csr);
   m->has_csr_id = 0;
   m->ticket[0] = '\0';
 }
@@ -480,9 +490,13 @@ static void ck__after_work(uv_work_t *req, int status) {
     break;
   case CK__W_INSTALL:
     if (w->rc != CK_OK) {
-      if (w->bad_pair) /* can never be installed: renew afresh */
+      int64_t min = 0;
+      if (w->bad_pair) { /* can never be installed: renew afresh, later */
         ck__discard_next(m);
-      ck__fail(m, w->rc, msg, 0);
+        min = CK__REFUSED_MIN_S < s->opts.retry_max ? CK__REFUSED_MIN_S
+                                                     : s->opts.retry_max;
+      }
+      ck__fail(m, w->rc, msg, min);
       break;
     }
     memcpy(m->new_fp, w->fp, 32);
@@ -548,6 +562,9 @@ static void ck__after_work(uv_work_t *req, int status) {
 
 static int64_t ck__step_NEED_KEY(ck__mc *m) {
   ck_err rc;
+
+  unlink(m->next_csr); /* a new key gets a new CSR */
+  unlink(m->next_roots);
   if ((rc = ck__queue(m, CK__W_KEYGEN)) != CK_OK) {
     ck__fail(m, rc, "cannot queue key generation", 0);
     return CK__NOW;
@@ -566,20 +583,21 @@ static int64_t ck__step_HAVE_KEY(ck__mc *m) {
   return CK__NOW;
 }
 
-static int64_t ck__step_NEED_CSR(ck__mc *m) {
-  ck_errctx err = CK_ERRCTX_INIT;
+/* Sends the csr of next.key (ck_managed_csr_kept); on success m->csr_id is the
+ * message id its answer will carry. An unreadable next.key is removed (the
+ * retry starts over with a fresh key). */
+static ck_err ck__send_csr(ck__mc *m, ck_errctx *err) {
   uint8_t *der = NULL;
   size_t len = 0;
   ck_wire_msg msg;
   ck_err rc;
 
-  rc = ck_managed_csr(m->next_key, m->cn, (const char *const *)m->sans,
-                      m->n_sans, &der, &len, &err);
-  if (rc != CK_OK) {
-    /* an unreadable next.key: start over with a fresh one */
+  if ((rc = ck_managed_csr_kept(m->next_key, m->next_csr, m->cn,
+                                (const char *const *)m->sans, m->n_sans, &der,
+                                &len, err)) != CK_OK) {
     unlink(m->next_key);
-    ck__fail(m, rc, ck_errctx_msg(&err), 0);
-    return CK__NOW;
+    unlink(m->next_csr);
+    return rc;
   }
   memset(&msg, 0, sizeof msg);
   msg.type = CK_WIRE_CSR;
@@ -595,12 +613,21 @@ static int64_t ck__step_NEED_CSR(ck__mc *m) {
   rc = m->set->ops.send != NULL ? m->set->ops.send(&msg, m->set->ops.arg)
                                 : CK_ERR_CLOSED;
   free(der);
-  if (rc != CK_OK) {
-    ck__fail(m, rc, "cannot send the CSR", 0);
-    return CK__NOW;
-  }
+  if (rc != CK_OK)
+    return ck_failf(err, rc, "cannot send the CSR");
   m->csr_id = msg.id;
   m->has_csr_id = 1;
+  return CK_OK;
+}
+
+static int64_t ck__step_NEED_CSR(ck__mc *m) {
+  ck_errctx err = CK_ERRCTX_INIT;
+  ck_err rc;
+
+  if ((rc = ck__send_csr(m, &err)) != CK_OK) {
+    ck__fail(m, rc, ck_errctx_msg(&err), 0);
+    return CK__NOW;
+  }
   m->next_at = ck_clock_now() + m->set->opts.submit_timeout;
   ck__set(m, CK_MS_SUBMITTED, CK_OK, NULL);
   return m->next_at;
@@ -616,9 +643,25 @@ static int64_t ck__step_SUBMITTED(ck__mc *m) {
   return CK__NOW;
 }
 
+/* Waits for the approved `cert` (pushed, or the answer to asking again);
+ * at next_at (the coordinator's retry_after, persisted) sends the same CSR
+ * again and stays here: the answer is `pending` again (a new retry time),
+ * the issued `cert`, or an `error` (FAILED, retried with backoff). No
+ * answer within submit_timeout: asks again. */
 static int64_t ck__step_PENDING_APPROVAL(ck__mc *m) {
-  (void)m; /* waits for the approved `cert`, never re-submits */
-  return CK__WAIT;
+  ck_errctx err = CK_ERRCTX_INIT;
+  ck_err rc;
+
+  if (ck_clock_now() < m->next_at)
+    return m->next_at;
+  if ((rc = ck__send_csr(m, &err)) != CK_OK) {
+    ck__fail(m, rc, ck_errctx_msg(&err), 0);
+    return CK__NOW;
+  }
+  ck_log(CK_LOG_OPS, CK_LOG_INFO, "agent.managed.pending_ask",
+         CK_S("id", m->id), CK_S("ticket", m->ticket));
+  m->next_at = ck_clock_now() + m->set->opts.submit_timeout;
+  return m->next_at;
 }
 
 static int64_t ck__step_HAVE_CERT(ck__mc *m) {
@@ -736,6 +779,20 @@ static ck__mc *ck__by_csr_id(const ck_managed_set *s, uint64_t id) {
   return NULL;
 }
 
+/* When to ask again after `pending`: its retry_after (retry_base when
+ * absent), at least CK__PENDING_MIN_S, at most retry_max, plus up to 10%
+ * jitter so a fleet does not ask in step. */
+static int64_t ck__pending_delay(const ck_managed_set *s,
+                                 const ck_wire_pending *p) {
+  int64_t d = p->retry_after > 0 ? (int64_t)p->retry_after : s->opts.retry_base;
+
+  if (d < CK__PENDING_MIN_S)
+    d = CK__PENDING_MIN_S;
+  if (d > s->opts.retry_max)
+    d = s->opts.retry_max;
+  return d + (int64_t)(ck__rnd() * (double)(d / 10));
+}
+
 static void ck__ack(ck_managed_set *s, uint64_t id, const char *detail) {
   ck_wire_msg a;
   if (s->ops.send == NULL)
@@ -764,9 +821,15 @@ static void ck__on_cert(ck_managed_set *s, ck__mc *m, const ck_wire_msg *msg,
                   "the certificate is not for the key of the CSR (next.key)");
     goto bad;
   }
-  if ((rc = ck_deploy_write_next(m->next_crt, &c->cert, c->chain.v,
+  /* the anchors first: next.crt is what makes HAVE_CERT durable */
+  if ((rc = ck_deploy_write_roots(m->next_roots, c->roots.v, c->roots.n,
+                                  &err)) != CK_OK ||
+      (rc = ck_deploy_write_next(m->next_crt, &c->cert, c->chain.v,
                                  c->chain.n, &err)) != CK_OK)
     goto bad;
+  if (c->roots.n > 0)
+    ck_log(CK_LOG_OPS, CK_LOG_INFO, "agent.managed.cert_roots",
+           CK_S("id", m->id), CK_I("roots", (int64_t)c->roots.n));
   m->renew_at = c->has_renew_at && c->renew_at > 0 ? c->renew_at : 0;
   m->has_csr_id = 0;
   ck__set(m, CK_MS_HAVE_CERT, CK_OK, NULL);
@@ -818,6 +881,7 @@ int ck_managed_on_msg(ck_managed_set *s, const ck_wire_msg *msg) {
     ck_strlcpy(m->ticket,
                msg->u.pending.ticket != NULL ? msg->u.pending.ticket : "",
                sizeof m->ticket);
+    m->next_at = ck_clock_now() + ck__pending_delay(s, &msg->u.pending);
     if (m->st == CK_MS_SUBMITTED)
       ck__set(m, CK_MS_PENDING_APPROVAL, CK_OK, NULL);
     else
@@ -827,6 +891,14 @@ int ck_managed_on_msg(ck_managed_set *s, const ck_wire_msg *msg) {
   case CK_WIRE_ERROR:
     if ((m = ck__by_csr_id(s, msg->id)) == NULL)
       return 0;
+    /* refused for what it is (policy, a rejected request, a bad CSR): the
+     * retry starts over with a new key and CSR, not the same one again */
+    if (msg->u.error.code == CK_ERR_DENIED ||
+        msg->u.error.code == CK_ERR_BAD_CSR) {
+      unlink(m->next_key);
+      unlink(m->next_csr);
+      m->ticket[0] = '\0';
+    }
     ck__fail(m, msg->u.error.code != 0 ? (ck_err)msg->u.error.code
                                        : CK_ERR_INTERNAL,
              msg->u.error.message,
@@ -844,6 +916,11 @@ ck_err ck_managed_renew(ck_managed_set *s, const char *id, ck_errctx *err) {
   if (m == NULL)
     return ck_failf(err, CK_ERR_NOT_FOUND, "no managed certificate '%s'",
                     id != NULL ? id : "");
+  if (m->st == CK_MS_PENDING_APPROVAL) { /* ask again now (same CSR) */
+    m->next_at = ck_clock_now();
+    ck__run(m);
+    return CK_OK;
+  }
   if (m->st != CK_MS_MONITORING && m->st != CK_MS_FAILED)
     return ck_failf(err, CK_ERR_BUSY, "%s: a renewal is under way (%s)", id,
                     ck_managed_state_name(m->st));
@@ -982,6 +1059,8 @@ static void ck__mc_free(ck__mc *m) {
   free(m->next_key);
   free(m->next_crt);
   free(m->journal);
+  free(m->next_csr);
+  free(m->next_roots);
   free(m);
 }
 
@@ -1043,11 +1122,14 @@ static ck_err ck__mc_new(ck_managed_set *s, const ck_managed_conf *c,
     m->next_key = ck__join(m->dir, "next.key");
     m->next_crt = ck__join(m->dir, "next.crt");
     m->journal = ck__join(m->dir, "journal");
+    m->next_csr = ck__join(m->dir, "next.csr");
+    m->next_roots = ck__join(m->dir, "next.roots");
   }
   if (rc != CK_OK || m->id == NULL || m->profile == NULL ||
       m->key_spec == NULL || m->cert_file == NULL || m->key_file == NULL ||
       (c->cn != NULL && m->cn == NULL) || m->journal == NULL ||
-      m->state_path == NULL || m->next_key == NULL || m->next_crt == NULL) {
+      m->state_path == NULL || m->next_key == NULL || m->next_crt == NULL ||
+      m->next_csr == NULL || m->next_roots == NULL) {
     rc = ck_failf(err, CK_ERR_NOMEM, "out of memory");
     goto out;
   }
@@ -1082,6 +1164,7 @@ static ck_err ck__mc_new(ck_managed_set *s, const ck_managed_conf *c,
   m->dep.trust_pem = s->trust;
   m->dep.next_key = m->next_key;
   m->dep.next_crt = m->next_crt;
+  m->dep.next_roots = m->next_roots;
   *out = m;
   m = NULL;
 out:
@@ -1147,7 +1230,11 @@ static ck_err ck__load(ck__mc *m, ck_errctx *err) {
     break;
   case CK_MS_PENDING_APPROVAL:
     if (ck__exists(m->next_key)) {
-      ck__restore(m, CK_MS_PENDING_APPROVAL, "waiting for approval");
+      if (m->next_at <= 0) /* written before retry times were kept */
+        m->next_at = ck_clock_now();
+      m->reason = "restart";
+      ck__restore(m, CK_MS_PENDING_APPROVAL,
+                  "waiting for approval: asks again with next.csr");
       return CK_OK;
     }
     break;
@@ -1191,6 +1278,7 @@ static ck_err ck__load(ck__mc *m, ck_errctx *err) {
   }
   /* no usable state: monitor what is installed, or renew at once */
   unlink(m->next_crt);
+  unlink(m->next_roots);
   m->ticket[0] = '\0';
   if (m->has_fp) {
     ck__schedule_renewal(m);

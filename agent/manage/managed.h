@@ -23,13 +23,18 @@
  *   DIR/managed/<id>/          0700
  *   DIR/managed/<id>/state     0600  stable state (mstate.h)
  *   DIR/managed/<id>/next.key  0600  key of the CSR in flight
+ *   DIR/managed/<id>/next.csr  0644  the CSR of next.key as sent (DER)
  *   DIR/managed/<id>/next.crt  0644  received certificate + chain (PEM)
+ *   DIR/managed/<id>/next.roots 0644 trust anchors delivered with it (PEM;
+ *                                    upstream CAs, deploy.h)
  *   DIR/managed/<id>/journal   0600  install journal (target.h)
  *
  * Start-up: ck_target_recover runs first; GENERATING_KEY restarts at
  * NEED_KEY; SUBMITTED re-sends the CSR of next.key (the earlier request id
  * died with the old process); PENDING_APPROVAL keeps waiting for a `cert`
- * with its cert_id; HAVE_CERT whose certificate is already installed (the
+ * with its cert_id and, at the persisted retry time (the `pending` answer's
+ * retry_after), sends the same CSR again (DIR/managed/<id>/next.csr: same
+ * key, same bytes, so the coordinator answers from its open request); HAVE_CERT whose certificate is already installed (the
  * process died in RELOADING/VERIFYING/ROLLING_BACK) first puts the
  * previous pair back, then installs again.
  *
@@ -157,7 +162,8 @@ void ck_managed_set_start(ck_managed_set *s);
  * 0 when none matches. */
 int ck_managed_on_msg(ck_managed_set *s, const ck_wire_msg *m);
 
-/* `command renew`: starts a renewal of id now. CK_ERR_NOT_FOUND for an
+/* `command renew`: starts a renewal of id now; in PENDING_APPROVAL, sends
+ * the pending CSR again now (an approver's nudge). CK_ERR_NOT_FOUND for an
  * unknown id, CK_ERR_BUSY when a renewal is already under way. */
 ck_err ck_managed_renew(ck_managed_set *s, const char *id, ck_errctx *err);
 

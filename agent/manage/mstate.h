@@ -11,7 +11,9 @@
  *   fingerprint=<64 hex>    SHA-256 of the installed leaf certificate
  *   not_after=<epoch s>     of the installed certificate
  *   next_renewal=<epoch s>  when the next renewal (MONITORING) or retry
- *                           (FAILED, and MONITORING after a rollback) starts
+ *                           (FAILED, and MONITORING after a rollback) starts,
+ *                           or when to send next.csr again (PENDING_APPROVAL:
+ *                           the coordinator's retry_after)
  *   ticket=<text>           coordinator request number (PENDING_APPROVAL)
  *   attempt=<n>             failures in a row (0 after a success)
  *   last_error=<text>       human text of the last failure (one line)

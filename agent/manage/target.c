@@ -997,11 +997,21 @@ ck_err ck_target_check(const ck_target_pair *p, const char *trust_pem_file,
     ck_failf(err, rc, "trust bundle %s", trust_pem_file);
     goto out;
   }
+  for (i = 0; i < p->n_roots; i++) { /* anchors for this pair only */
+    if (p->roots[i].data == NULL ||
+        (rc = ck_cert_list_parse(&trusted, p->roots[i].data, p->roots[i].len,
+                                 err)) != CK_OK) {
+      rc = ck_failf(err, rc != CK_OK ? rc : CK_ERR_BAD_CERT,
+                    "delivered root %zu", i + 1);
+      goto out;
+    }
+  }
   rc = ck_cert_verify(leaf, &chain, &trusted, now != 0 ? now : ck_clock_now(),
                       err);
   if (rc != CK_OK)
-    ck_failf(err, rc, "new certificate does not verify against %s",
-             trust_pem_file);
+    ck_failf(err, rc, "new certificate does not verify against %s%s",
+             trust_pem_file,
+             p->n_roots > 0 ? " or the roots delivered with it" : "");
 out:
   ck_key_free(key);
   ck_cert_free(leaf);

@@ -51,11 +51,16 @@ typedef struct ck_target_pair {
   size_t cert_der_len;
   const ck_wire_bytes *chain; /* intermediates, issuer first, DER */
   size_t n_chain;
+  const ck_wire_bytes *roots; /* extra trust anchors for this pair only, DER
+                                 (the coordinator's `cert` roots: an
+                                 upstream CA); NULL/0: none */
+  size_t n_roots;
 } ck_target_pair;
 
 /* Checks that p's key belongs to its leaf (CK_ERR_KEY_MISMATCH otherwise)
  * and, when trust_pem_file is not NULL, that the leaf chains through p's
- * intermediates to a certificate in that PEM bundle at time now (epoch
+ * intermediates to a certificate in that PEM bundle or in p->roots at
+ * time now (epoch
  * seconds, 0 = ck_clock_now()): CK_ERR_UNTRUSTED, CK_ERR_EXPIRED,
  * CK_ERR_NOT_YET_VALID, CK_ERR_VERIFY, ... Malformed input gives
  * CK_ERR_BAD_KEY / CK_ERR_BAD_CERT / CK_ERR_BAD_PEM. Messages say which. */

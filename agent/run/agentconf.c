@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/link/est.h"
 #include "agent/link/state.h"
 #include "agent/manage/reload.h"
 #include "common/crypto/crypto.h"
@@ -99,6 +100,20 @@ const ck_cfg_key ck_agentconf_keys[] = {
      "write the coordinator CA chain here as PEM", NULL},
     {"trust", "command", CK_CFG_STRING, NULL, 0, 0,
      "run after the bundle changed (argv split on spaces, no shell)", NULL},
+    /* [est]: EST mode */
+    {"est", "url", CK_CFG_STRING, NULL, 0, 0,
+     "EST server: https://HOST:PORT/.well-known/est[/LABEL]", NULL},
+    {"est", "ca_fingerprint", CK_CFG_STRING, NULL, 0, 0,
+     "SHA-256 of a CA certificate the server's /cacerts must hold", NULL},
+    {"est", "fleet", CK_CFG_STRING, NULL, 0, 0,
+     "fleet name (HTTP Basic user)", NULL},
+    {"est", "secret_file", CK_CFG_PATH, NULL, 0, 0,
+     "fleet secret or one-time password (file mode 0600)", NULL},
+    {"est", "idevid_cert", CK_CFG_PATH, NULL, 0, 0,
+     "device identity certificate (PEM) for simpleenroll", NULL},
+    {"est", "idevid_key", CK_CFG_PATH, NULL, 0, 0, "its private key", NULL},
+    {"est", "timeout", CK_CFG_DURATION, "30s", 1, 3600,
+     "time allowed for one EST request", NULL},
     /* [cert:ID] */
     CK__CERT_KEYS
     {NULL, NULL, 0, NULL, 0, 0, NULL, ck_log_cfg_keys},
@@ -522,6 +537,64 @@ out:
 
 static ck_err ck__fill_certs(ck_agentconf *cfg, ck_errctx *err);
 
+/* [est]: all or nothing, checked here so `run` fails before forking. */
+static ck_err ck__est(ck__ld *l, ck_agentconf *cfg) {
+  uint8_t pin[CK_SHA256_LEN];
+  ck_est_url u;
+  ck_errctx uerr = CK_ERRCTX_INIT;
+  ck_err rc;
+
+  if ((rc = ck__str(l, "est", "url", &cfg->est_url)) != CK_OK ||
+      (rc = ck__str(l, "est", "ca_fingerprint", &cfg->est_ca_fingerprint)) !=
+          CK_OK ||
+      (rc = ck__str(l, "est", "fleet", &cfg->est_fleet)) != CK_OK ||
+      (rc = ck__str(l, "est", "secret_file", &cfg->est_secret_file)) !=
+          CK_OK ||
+      (rc = ck__str(l, "est", "idevid_cert", &cfg->est_idevid_cert)) !=
+          CK_OK ||
+      (rc = ck__str(l, "est", "idevid_key", &cfg->est_idevid_key)) != CK_OK ||
+      (rc = ck__num(l, "est", "timeout", &cfg->est_timeout)) != CK_OK)
+    return rc;
+  if (cfg->est_url == NULL) {
+    if (cfg->est_ca_fingerprint != NULL || cfg->est_fleet != NULL ||
+        cfg->est_secret_file != NULL || cfg->est_idevid_cert != NULL ||
+        cfg->est_idevid_key != NULL)
+      return ck__bad(l, "est", "url", "required in an [est] section", NULL);
+    return CK_OK;
+  }
+  if (ck_est_url_parse(cfg->est_url, &u, &uerr) != CK_OK)
+    return ck__bad(l, "est", "url", ck_errctx_msg(&uerr), NULL);
+  if (cfg->est_ca_fingerprint == NULL)
+    return ck__bad(l, "est", "ca_fingerprint",
+                   "required: the SHA-256 of the CA to trust", NULL);
+  if (ck_crypto_fingerprint_parse(cfg->est_ca_fingerprint, pin) != CK_OK)
+    return ck__bad(l, "est", "ca_fingerprint", "not 64 hex digits",
+                   cfg->est_ca_fingerprint);
+  if ((cfg->est_fleet != NULL) != (cfg->est_secret_file != NULL))
+    return ck__bad(l, "est", cfg->est_fleet ? "secret_file" : "fleet",
+                   "fleet and secret_file go together", NULL);
+  if ((cfg->est_idevid_cert != NULL) != (cfg->est_idevid_key != NULL))
+    return ck__bad(l, "est",
+                   cfg->est_idevid_cert ? "idevid_key" : "idevid_cert",
+                   "idevid_cert and idevid_key go together", NULL);
+  if (cfg->est_fleet == NULL && cfg->est_idevid_cert == NULL)
+    return ck__bad(l, "est", "fleet",
+                   "give fleet + secret_file or idevid_cert + idevid_key",
+                   NULL);
+  if (cfg->est_fleet != NULL &&
+      (cfg->est_fleet[0] == '\0' || strchr(cfg->est_fleet, ':') != NULL))
+    return ck__bad(l, "est", "fleet", "empty or contains ':'",
+                   cfg->est_fleet);
+  if ((rc = ck__abs_path(l, "est", "secret_file", cfg->est_secret_file)) !=
+          CK_OK ||
+      (rc = ck__abs_path(l, "est", "idevid_cert", cfg->est_idevid_cert)) !=
+          CK_OK ||
+      (rc = ck__abs_path(l, "est", "idevid_key", cfg->est_idevid_key)) !=
+          CK_OK)
+    return rc;
+  return CK_OK;
+}
+
 static ck_err ck__fill(ck_agentconf *cfg, ck_errctx *err) {
   ck__ld l;
   size_t i;
@@ -575,6 +648,9 @@ static ck_err ck__fill(ck_agentconf *cfg, ck_errctx *err) {
     return rc;
   if (cfg->trust_command != NULL && cfg->trust_command[0] == '\0')
     return ck__bad(&l, "trust", "command", "empty command", NULL);
+
+  if ((rc = ck__est(&l, cfg)) != CK_OK)
+    return rc;
 
   /* [log] is applied later (ck_log_config_apply); refuse typos now */
   {
@@ -735,6 +811,12 @@ void ck_agentconf_free(ck_agentconf *cfg) {
   free(cfg->p12_password_file);
   free(cfg->trust_bundle);
   free(cfg->trust_command);
+  free(cfg->est_url);
+  free(cfg->est_ca_fingerprint);
+  free(cfg->est_fleet);
+  free(cfg->est_secret_file);
+  free(cfg->est_idevid_cert);
+  free(cfg->est_idevid_key);
   ck_config_free(cfg->raw);
   free(cfg);
 }

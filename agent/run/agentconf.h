@@ -2,7 +2,7 @@
  * default /etc/certkeeper/agent.conf) loaded into one plain struct.
  *
  * INI through common/util/config.h against the schema ck_agentconf_keys
- * ([agent], [discovery], [trust], [cert:ID], and [log] chained from
+ * ([agent], [discovery], [trust], [est], [cert:ID], and [log] chained from
  * ck_log_cfg_keys). Loading validates everything it can without touching
  * the managed files: required keys of each [cert:ID], SAN syntax, key spec,
  * reload text, mode numbers, renew_fraction; every error names file:line.
@@ -88,6 +88,17 @@ typedef struct ck_agentconf {
   /* [trust] */
   char *trust_bundle;  /* optional path: coordinator CA chain as PEM */
   char *trust_command; /* optional: run after the bundle changed */
+
+  /* [est]: EST mode (agent/link/est.h, docs/agent.md "EST mode"); est_url
+   * NULL when the section is absent. The managed certificates then enroll
+   * and re-enroll over EST; no coordinator enrollment is needed. */
+  char *est_url;            /* https://HOST:PORT/.well-known/est[/LABEL] */
+  char *est_ca_fingerprint; /* SHA-256 of a CA certificate of /cacerts */
+  char *est_fleet;          /* HTTP Basic user (the fleet name) */
+  char *est_secret_file;    /* its secret or one-time password, mode 0600 */
+  char *est_idevid_cert;    /* IDevID certificate (PEM) for simpleenroll */
+  char *est_idevid_key;     /* its key */
+  int64_t est_timeout;      /* seconds per request, default 30 */
 
   /* [cert:ID], in file order */
   ck_agentconf_cert *certs;

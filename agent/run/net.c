@@ -17,6 +17,7 @@
 #include "agent/link/session.h"
 #include "agent/link/state.h"
 #include "agent/run/ipc.h"
+#include "agent/run/net_est.h"
 #include "common/crypto/crypto.h"
 #include "common/util/clock.h"
 #include "common/util/fs.h"
@@ -441,6 +442,8 @@ int ck_net_main(const ck_agentconf *cfg, int fd) {
   ck_err rc;
 
   signal(SIGPIPE, SIG_IGN);
+  if (cfg->est_url != NULL) /* EST mode: no gateway session (net_est.c) */
+    return ck_net_est_main(cfg, fd);
   if (!cfg->enrolled || cfg->server == NULL) {
     ck_setf(&err, CK_ERR_CONFIG, "%s: not enrolled (run certkeeper-agent "
                                  "enroll)", cfg->state_dir);

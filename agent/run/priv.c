@@ -18,6 +18,7 @@
 #include "agent/run/assign.h"
 #include "agent/run/invindex.h"
 #include "agent/run/ipc.h"
+#include "agent/run/priv_est.h"
 #include "common/crypto/crypto.h"
 #include "common/util/clock.h"
 #include "common/util/fs.h"
@@ -71,6 +72,7 @@ struct ck__priv {
   ck_ipc *ipc;
   ck_managed_set *ms;
   ck_assign *asg; /* coordinator-assigned [cert:ID] (assign.h) */
+  ck_priv_est *est; /* [est] mode: simplereenroll helper (priv_est.h) */
   ck_watch *watch;
   ck_hwkeys *hw;
   ck_hostfacts host; /* facts sent in inventories (hwkeys kept current) */
@@ -129,11 +131,28 @@ static void ck__scan_start(ck__priv *p);
  * deferred meanwhile (ck__scan_start) runs now. */
 static ck_err ck__ms_send(ck_wire_msg *m, void *arg) {
   ck__priv *p = arg;
-  ck_err rc = ck__send(p, m);
+  ck_err rc;
+
+  if (m->type == CK_WIRE_CSR && p->est != NULL) { /* EST re-enrollment */
+    if (m->id == 0)
+      m->id = p->next_id++;
+    if (ck_priv_est_take(p->est, m))
+      return CK_OK;
+  }
+  rc = ck__send(p, m);
 
   if (m->type == CK_WIRE_EVENT && p->scan_deferred)
     ck__scan_start(p);
   return rc;
+}
+
+/* The answer to a csr priv_est.c took: to the machines, as net's would. */
+static void ck__est_deliver(const ck_wire_msg *m, void *arg) {
+  ck__priv *p = arg;
+
+  if (!p->stopping && p->ms != NULL && !ck_managed_on_msg(p->ms, m))
+    ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "agent.priv.unmatched",
+           CK_S("type", ck_wire_type_name(m->type)), CK_I("id", m->id));
 }
 
 /* Whether a managed certificate is being installed, reloaded, checked or
@@ -826,6 +845,8 @@ static void ck__stop(ck__priv *p) {
   p->stopping = 1;
   ck_ipc_close(p->ipc);
   p->ipc = NULL;
+  ck_priv_est_close(p->est);
+  p->est = NULL;
   ck_managed_set_close(p->ms);
   p->ms = NULL;
   ck_watch_close(p->watch);
@@ -854,6 +875,10 @@ static ck_err ck__setup(ck__priv *p, int fd, int *fd_owned, ck_errctx *err) {
   ops.arg = p;
   if ((rc = ck_managed_set_new(&p->loop, cfg->state_dir, &ops, NULL, &p->ms,
                                err)) != CK_OK)
+    return rc;
+  if (cfg->est_url != NULL &&
+      (rc = ck_priv_est_new(&p->loop, cfg, ck__est_deliver, p, &p->est,
+                            err)) != CK_OK)
     return rc;
   for (i = 0; i < cfg->n_certs; i++) {
     ck_assign_conf_of(&cfg->certs[i], &mc);

@@ -22,6 +22,7 @@
 #include "common/util/clock.h"
 #include "common/util/log.h"
 #include "common/util/log_config.h"
+#include "platforms/notify.h"
 #include "platforms/platform.h"
 
 #define CK_RUN_BACKOFF_MAX_MS 60000u
@@ -29,13 +30,15 @@
 #define CK_RUN_KILL_AFTER_MS 10000u
 
 typedef struct ck__sup {
-  const ck_agentconf *cfg;
+  ck_agentconf *cfg;      /* owned; replaced by a SIGHUP reload */
   pid_t priv, net;
   uint64_t started_ms;   /* when the workers were last started */
   unsigned backoff_ms;   /* next restart delay */
   uint64_t restart_at;   /* mono ms of the pending restart, 0 none */
   uint64_t kill_at;      /* mono ms to SIGKILL stragglers, 0 none */
   int stopping;
+  int reloading;         /* SIGHUP: restart the workers at once */
+  int notified;          /* READY=1 sent to the service manager */
 } ck__sup;
 
 /* Child side of a fork: default signal state, then the worker. */
@@ -85,6 +88,10 @@ static int ck__sup_start(ck__sup *s) {
   s->started_ms = ck_clock_mono_ms();
   ck_log(CK_LOG_OPS, CK_LOG_INFO, "agent.run.workers", CK_I("priv", s->priv),
          CK_I("net", s->net));
+  if (!s->notified || s->reloading) /* Type=notify (docs/install.md) */
+    (void)ck_notify("READY=1");
+  s->notified = 1;
+  s->reloading = 0;
   return 0;
 }
 
@@ -110,7 +117,7 @@ static void ck__sup_reap(ck__sup *s) {
       s->priv = 0;
     else
       s->net = 0;
-    if (!s->stopping)
+    if (!s->stopping && !s->reloading)
       ck_log(CK_LOG_OPS, CK_LOG_WARN, "agent.run.worker_exit",
              CK_S("worker", who),
              CK_I("status", WIFEXITED(st) ? WEXITSTATUS(st) : -1),
@@ -124,6 +131,10 @@ static void ck__sup_reap(ck__sup *s) {
     uint64_t now = ck_clock_mono_ms();
 
     s->kill_at = 0;
+    if (s->reloading) { /* stopped for a reload: no back-off */
+      s->restart_at = now + 1;
+      return;
+    }
     if (now - s->started_ms >= CK_RUN_STABLE_MS)
       s->backoff_ms = 1000;
     s->restart_at = now + s->backoff_ms;
@@ -132,6 +143,40 @@ static void ck__sup_reap(ck__sup *s) {
     s->backoff_ms = s->backoff_ms >= CK_RUN_BACKOFF_MAX_MS / 2
                         ? CK_RUN_BACKOFF_MAX_MS
                         : s->backoff_ms * 2;
+  }
+}
+
+/* SIGHUP: re-reads the configuration file and the [log] section; when both
+ * load, the workers are stopped (SIGTERM, as for a restart) and started
+ * again at once with the new configuration, so every key takes effect.
+ * A file that does not load, or has lost its enrollment, is reported and
+ * the running configuration kept (docs/agent.md "Signals"). */
+static void ck__sup_reload(ck__sup *s) {
+  ck_errctx err = CK_ERRCTX_INIT;
+  ck_agentconf *next = NULL;
+
+  (void)ck_notify("RELOADING=1");
+  if (ck_agentconf_load(s->cfg->path, &next, &err) != CK_OK ||
+      (!next->enrolled && next->est_url == NULL &&
+       ck_setf(&err, CK_ERR_CONFIG, "%s holds no enrollment",
+               next->state_dir) != CK_OK) ||
+      ck_log_config_apply(next->raw, &err) != CK_OK) {
+    ck_log(CK_LOG_OPS, CK_LOG_ERR, "agent.run.reload_failed",
+           CK_S("msg", ck_errctx_msg(&err)));
+    ck_agentconf_free(next);
+    (void)ck_notify("READY=1");
+    return;
+  }
+  ck_agentconf_free(s->cfg); /* the workers hold their own (forked) copy */
+  s->cfg = next;
+  ck_log(CK_LOG_OPS, CK_LOG_NOTICE, "agent.run.reload",
+         CK_S("config", s->cfg->path), CK_I("managed", s->cfg->n_certs));
+  s->reloading = 1;
+  if (s->priv > 0 || s->net > 0) {
+    ck__sup_signal_both(s, SIGTERM);
+    s->kill_at = ck_clock_mono_ms() + CK_RUN_KILL_AFTER_MS;
+  } else if (s->restart_at != 0) {
+    s->restart_at = ck_clock_mono_ms() + 1; /* a restart was pending */
   }
 }
 
@@ -159,6 +204,7 @@ static int ck__sup_loop(ck__sup *s) {
       s->restart_at = 0;
       if (ck__sup_start(s) != 0) {
         s->started_ms = now;
+        s->reloading = 0; /* back-off, not an immediate retry */
         ck__sup_reap(s); /* schedules the next attempt */
       }
       continue;
@@ -185,13 +231,15 @@ static int ck__sup_loop(ck__sup *s) {
       ck__sup_reap(s);
       break;
     case SIGHUP:
-      ck__sup_signal_both(s, SIGHUP);
+      if (!s->stopping)
+        ck__sup_reload(s);
       break;
     default: /* SIGTERM, SIGINT */
       if (!s->stopping) {
         ck_log(CK_LOG_OPS, CK_LOG_INFO, "agent.run.stop", CK_I("signal", sig));
         s->stopping = 1;
         s->restart_at = 0;
+        (void)ck_notify("STOPPING=1");
         ck__sup_signal_both(s, SIGTERM);
         s->kill_at = ck_clock_mono_ms() + CK_RUN_KILL_AFTER_MS;
       }
@@ -249,7 +297,7 @@ int ck_run_main(int argc, char **argv) {
       return 1;
     }
   }
-  if (!cfg->enrolled) {
+  if (!cfg->enrolled && cfg->est_url == NULL) { /* [est]: no enrollment */
     fprintf(stderr,
             "certkeeper-agent run: %s holds no enrollment; run "
             "certkeeper-agent enroll first\n",
@@ -276,6 +324,6 @@ int ck_run_main(int argc, char **argv) {
   status = ck__sup_loop(&s);
   sigprocmask(SIG_SETMASK, &old, NULL);
   ck_log(CK_LOG_OPS, CK_LOG_INFO, "agent.run.exit", CK_I("status", status));
-  ck_agentconf_free(cfg);
+  ck_agentconf_free(s.cfg); /* cfg, or its replacement after a SIGHUP */
   return status;
 }

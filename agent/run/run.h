@@ -7,7 +7,9 @@
  * worker dies the other is stopped too and both are started again on a
  * fresh socketpair after a delay that doubles from 1 s to 60 s (reset once
  * the workers ran for a minute). SIGTERM/SIGINT stop both (SIGKILL after
- * 10 s) and exit 0; SIGHUP is forwarded to both. The supervisor itself
+ * 10 s) and exit 0; SIGHUP re-reads the configuration and restarts both
+ * with it (a file that does not load is logged and the old one kept);
+ * READY=1/STOPPING=1 go to the service manager (platforms/notify.h). The supervisor itself
  * runs no event loop and initialises no crypto, so it stays small. */
 #ifndef CK_AGENT_RUN_RUN_H
 #define CK_AGENT_RUN_RUN_H

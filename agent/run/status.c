@@ -65,6 +65,8 @@ static int ck__st_json(const ck_agentconf *cfg, const ck_link_state *ls,
   json_object_set_new(o, "server",
                       cfg->server ? json_string(cfg->server) : json_null());
   json_object_set_new(o, "enrolled", json_boolean(cfg->enrolled));
+  json_object_set_new(o, "est_url", cfg->est_url ? json_string(cfg->est_url)
+                                                 : json_null());
   json_object_set_new(o, "state_dir", json_string(cfg->state_dir));
   json_object_set_new(link, "state",
                       json_string(have_ls ? ls->state : "unknown"));
@@ -133,8 +135,14 @@ static void ck__st_text(const ck_agentconf *cfg, const ck_link_state *ls,
   char t1[32], t2[32];
   size_t i;
 
-  printf("agent       %s\n", cfg->enrolled ? cfg->agent_id : "(not enrolled)");
-  printf("server      %s\n", cfg->server ? cfg->server : "-");
+  if (cfg->est_url != NULL) { /* [est]: no coordinator session */
+    printf("agent       EST mode (no coordinator enrollment)\n");
+    printf("server      %s\n", cfg->est_url);
+  } else {
+    printf("agent       %s\n",
+           cfg->enrolled ? cfg->agent_id : "(not enrolled)");
+    printf("server      %s\n", cfg->server ? cfg->server : "-");
+  }
   if (have_ls) {
     printf("connection  %s%s%s (as of %s)\n", ls->state,
            ls->session[0] ? ", session " : "", ls->session,

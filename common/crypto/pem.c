@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/crypto/crypto_int.h"
+#include "common/util/base64.h"
 
 static const char BEGIN[] = "-----BEGIN ";
 static const char END[] = "-----END ";
@@ -62,66 +63,25 @@ static int is_space(uint8_t c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int b64val(uint8_t c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
-}
-
-/* Decodes base64 in [p, p+n), ignoring whitespace. 0 or -1. */
+/* Decodes the base64 body in [p, p+n) on the shared codec: whitespace
+ * skipped, strict '=' padding, unused trailing bits tolerated (as OpenSSL
+ * reads them), an empty body refused. 0 or -1; *out is malloc'ed. */
 static int b64_decode(const uint8_t *p, size_t n, uint8_t **out,
                       size_t *out_len) {
-  uint8_t *buf;
-  uint32_t acc = 0;
-  size_t i, k = 0, chars = 0, pad = 0;
-  int v;
+  size_t cap = ck_base64_decoded_max(n), k = 0;
+  uint8_t *buf = malloc(cap);
 
-  buf = malloc(n / 4 * 3 + 3);
   if (buf == NULL)
     return -1;
-  for (i = 0; i < n; i++) {
-    if (is_space(p[i]))
-      continue;
-    if (p[i] == '=') {
-      pad++;
-      chars++;
-      continue;
-    }
-    v = b64val(p[i]);
-    if (v < 0 || pad > 0) /* bad character, or data after padding */
-      goto bad;
-    acc = (acc << 6) | (uint32_t)v;
-    chars++;
-    if (chars % 4 == 0) {
-      buf[k++] = (uint8_t)(acc >> 16);
-      buf[k++] = (uint8_t)(acc >> 8);
-      buf[k++] = (uint8_t)acc;
-      acc = 0;
-    }
-  }
-  if (chars == 0 || chars % 4 != 0 || pad > 2)
-    goto bad;
-  if (pad == 1) {
-    buf[k++] = (uint8_t)(acc >> 10);
-    buf[k++] = (uint8_t)(acc >> 2);
-  } else if (pad == 2) {
-    buf[k++] = (uint8_t)(acc >> 4);
+  if (ck_base64_decode_into(p, n, CK_BASE64_SPACE, buf, cap, &k, NULL) !=
+          CK_OK ||
+      k == 0) {
+    ck_crypto_free_secret(buf, cap);
+    return -1;
   }
   *out = buf;
   *out_len = k;
   return 0;
-bad:
-  ck_wipe(buf, n / 4 * 3 + 3);
-  free(buf);
-  return -1;
 }
 
 /* Checks that [p, p+n) holds only blanks. */
@@ -229,38 +189,17 @@ ck_err ck_pem_next(const uint8_t *data, size_t len, size_t *pos,
 
 ck_err ck_pem_encode(const char *label, const uint8_t *der, size_t der_len,
                      char **out, size_t *out_len) {
-  static const char tbl[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  size_t lab = strlen(label), b64 = (der_len + 2) / 3 * 4, cap, k = 0, i, col;
+  size_t lab = strlen(label), cap, k = 0;
   char *s;
 
   if (der_len > CK__MAX_INPUT || lab > 60)
     return CK_ERR_RANGE;
-  cap = 2 * (lab + 16) + b64 + b64 / 64 + 2 + 1;
+  cap = 2 * (lab + 16) + ck_base64_encoded_len(der_len, 0, 64, 1) + 1;
   s = malloc(cap);
   if (s == NULL)
     return CK_ERR_NOMEM;
   k += (size_t)snprintf(s + k, cap - k, "-----BEGIN %s-----\n", label);
-  col = 0;
-  for (i = 0; i < der_len; i += 3) {
-    uint32_t v = (uint32_t)der[i] << 16;
-    size_t left = der_len - i;
-    if (left > 1)
-      v |= (uint32_t)der[i + 1] << 8;
-    if (left > 2)
-      v |= der[i + 2];
-    s[k++] = tbl[(v >> 18) & 63];
-    s[k++] = tbl[(v >> 12) & 63];
-    s[k++] = left > 1 ? tbl[(v >> 6) & 63] : '=';
-    s[k++] = left > 2 ? tbl[v & 63] : '=';
-    col += 4;
-    if (col == 64) {
-      s[k++] = '\n';
-      col = 0;
-    }
-  }
-  if (col != 0)
-    s[k++] = '\n';
+  k += ck_base64_encode_into(der, der_len, 0, 64, "\n", s + k);
   k += (size_t)snprintf(s + k, cap - k, "-----END %s-----\n", label);
   *out = s;
   *out_len = k;

@@ -113,6 +113,12 @@ typedef struct ck_tls_config {
   /* Used by the conn layer (common/net/tls.c): milliseconds a handshake may
    * take before the connection is dropped. 0 = 10000. */
   unsigned handshake_timeout_ms;
+  /* Servers: accept a client certificate whatever its extendedKeyUsage
+   * says (the chain, validity and trust are still verified). For EST
+   * re-enrollment, where a device authenticates with the certificate it
+   * renews, often a serverAuth-only one (RFC 7030 §3.3.2). OpenSSL backend
+   * only; ignored by mbedTLS, which has no server role in certkeeper. */
+  int client_any_purpose;
 } ck_tls_config;
 
 /* Builds a context from cfg. On success *out is a new context with one

@@ -466,6 +466,13 @@ ck_err ck_tls_ctx_new(const ck_tls_config *cfg, ck_tls_ctx **out,
       mode = SSL_VERIFY_PEER;
     else if (c->o.verify == CK_TLS_VERIFY_REQUIRE)
       mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    /* the default purpose for client certificates is "SSL client"
+     * (extendedKeyUsage clientAuth); EST re-enrollment needs any */
+    if (cfg->client_any_purpose &&
+        X509_VERIFY_PARAM_set_purpose(SSL_CTX_get0_param(c->ssl_ctx), X509_PURPOSE_ANY) != 1) {
+      rc = ossl_fail(err, CK_ERR_CRYPTO, "client certificate purpose");
+      goto out;
+    }
   } else {
     mode = (c->o.verify != CK_TLS_VERIFY_NONE || c->o.have_pin)
                ? SSL_VERIFY_PEER

@@ -185,6 +185,11 @@ int ck_http_req_is_tls(const ck_http_req *req);
 /* DER of the verified TLS client certificate or NULL (plain HTTP, none, or
  * the client has gone). Borrowed; copy it to keep it past the handler. */
 const uint8_t *ck_http_req_peer_cert_der(const ck_http_req *req, size_t *len);
+/* The connection the request came on (borrowed), or NULL once the client
+ * has gone: for what the accessors here do not cover, e.g. the TLS session
+ * and its channel bindings (common/net/tls.h ck_tls_conn_session, used by
+ * EST). Loop thread only; do not keep it past the handler. */
+const ck_conn *ck_http_req_conn(const ck_http_req *req);
 /* The request's arena: memory freed when the request is answered. */
 ck_arena *ck_http_req_arena(ck_http_req *req);
 /* 1 when the client has disconnected; a response would be dropped. */

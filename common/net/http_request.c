@@ -109,6 +109,12 @@ const uint8_t *ck_http_req_peer_cert_der(const ck_http_req *req, size_t *len) {
   return ck_conn_peer_cert_der(req->hc->conn, len);
 }
 
+const ck_conn *ck_http_req_conn(const ck_http_req *req) {
+  if (req->hc == NULL || req->hc->conn == NULL || req->hc->closing)
+    return NULL;
+  return req->hc->conn;
+}
+
 static int hexval(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';

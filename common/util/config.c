@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,8 +36,19 @@ struct ck_config {
   size_t n, cap;
   char **sections;         /* distinct section names seen, in order */
   size_t nsections;
-  const char **match_buf;  /* scratch for ck_config_sections */
+  /* ck_config_sections results, one per pattern asked, kept until
+   * ck_config_free so callers on any thread may borrow them; sections only
+   * change while loading, so an entry never goes stale. */
+  struct sec_match *matches;
+  pthread_mutex_t mu;      /* guards matches */
 };
+
+typedef struct sec_match {
+  struct sec_match *next;
+  char *pattern;
+  const char **names;
+  size_t n;
+} sec_match;
 
 typedef struct parse_state {
   ck_config *cfg;
@@ -375,7 +387,14 @@ void ck_config_free(ck_config *cfg) {
   for (i = 0; i < cfg->nsections; i++)
     free(cfg->sections[i]);
   free(cfg->sections);
-  free(cfg->match_buf);
+  while (cfg->matches != NULL) {
+    sec_match *m = cfg->matches;
+    cfg->matches = m->next;
+    free(m->pattern);
+    free(m->names);
+    free(m);
+  }
+  pthread_mutex_destroy(&cfg->mu);
   free(cfg->e);
   free(cfg->name);
   free(cfg);
@@ -386,6 +405,11 @@ ck_err ck_config_new_empty(const ck_cfg_key *schema, ck_config **out) {
 
   *out = NULL;
   if (cfg == NULL || (cfg->name = strdup("(defaults)")) == NULL) {
+    free(cfg);
+    return CK_ERR_NOMEM;
+  }
+  if (pthread_mutex_init(&cfg->mu, NULL) != 0) {
+    free(cfg->name);
     free(cfg);
     return CK_ERR_NOMEM;
   }
@@ -534,19 +558,37 @@ ck_err ck_config_list(const ck_config *cfg, const char *section,
 
 ck_err ck_config_sections(const ck_config *cfg, const char *pattern,
                           const char *const **names, size_t *n) {
-  ck_config *mut = (ck_config *)cfg; /* scratch buffer only */
-  size_t i, k = 0;
+  ck_config *mut = (ck_config *)cfg; /* the match cache only */
+  sec_match *m;
+  ck_err rc = CK_OK;
+  size_t i;
 
-  free(mut->match_buf);
-  mut->match_buf = calloc(cfg->nsections + 1, sizeof *mut->match_buf);
-  if (mut->match_buf == NULL)
-    return CK_ERR_NOMEM;
+  pthread_mutex_lock(&mut->mu);
+  for (m = mut->matches; m != NULL; m = m->next)
+    if (strcmp(m->pattern, pattern) == 0)
+      goto out;
+  if ((m = calloc(1, sizeof *m)) == NULL ||
+      (m->names = calloc(cfg->nsections + 1, sizeof *m->names)) == NULL ||
+      (m->pattern = strdup(pattern)) == NULL) {
+    if (m != NULL)
+      free(m->names);
+    free(m);
+    m = NULL;
+    rc = CK_ERR_NOMEM;
+    goto out;
+  }
   for (i = 0; i < cfg->nsections; i++)
     if (section_matches(pattern, cfg->sections[i]))
-      mut->match_buf[k++] = cfg->sections[i];
-  *names = mut->match_buf;
-  *n = k;
-  return CK_OK;
+      m->names[m->n++] = cfg->sections[i];
+  m->next = mut->matches;
+  mut->matches = m;
+out:
+  pthread_mutex_unlock(&mut->mu);
+  if (m != NULL) {
+    *names = m->names;
+    *n = m->n;
+  }
+  return rc;
 }
 
 const char *ck_config_where(const ck_config *cfg, const char *section,

@@ -83,7 +83,9 @@ ck_err ck_config_list(const ck_config *cfg, const char *section,
                       const char *key, const char *const **items, size_t *n);
 
 /* Names of the sections present in the file matching a schema pattern such
- * as "profile:*" (borrowed; *n of them). */
+ * as "profile:*" (*n of them). The array is borrowed from cfg and stays
+ * valid until ck_config_free; thread-safe (results are cached per
+ * pattern). */
 ck_err ck_config_sections(const ck_config *cfg, const char *pattern,
                           const char *const **names, size_t *n);
 

@@ -77,7 +77,9 @@
   X(CONFLICT, -403, "conflicts with the current state")                        \
   /* storage */                                                                \
   X(STORE, -500, "storage error")                                              \
-  X(STORE_SCHEMA, -501, "database schema is newer than this program")
+  X(STORE_SCHEMA, -501, "database schema is newer than this program")          \
+  /* ACME: upstream connector (coordinator/ca/upstream_acme.c) */             \
+  X(UPSTREAM, -690, "the upstream CA refused or failed")
 
 typedef enum ck_err {
 #define CK__ERR_ENUM(name, code, msg) CK_ERR_##name = code,

@@ -242,6 +242,7 @@ static const ck__wire_field cert_rows[] = {
     OPT(ck_wire_cert, cert_id, CK__WK_STR),
     OPT(ck_wire_cert, agent_id, CK__WK_STR),
     OPTH(ck_wire_cert, renew_at, CK__WK_I64),
+    OPT(ck_wire_cert, roots, CK__WK_BINV),
 };
 SCHEMA(cert_schema, "cert", ck_wire_cert, cert_rows);
 

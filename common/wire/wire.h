@@ -292,6 +292,9 @@ typedef struct ck_wire_cert {
   int64_t renew_at;     /* optional: epoch seconds when the profile's renewal
                            window opens (the agent renews then, minus jitter) */
   bool has_renew_at;
+  ck_wire_binv roots;   /* optional: DER trust anchors of chain when it does
+                           not end at the coordinator's CA (an upstream CA);
+                           the agent checks this certificate against them */
 } ck_wire_cert;
 
 /* The request (id echoes it) waits, e.g. for approval. */

@@ -84,6 +84,11 @@ extern const ck_cli_group ck_cli_group_profile;
 extern const ck_cli_group ck_cli_group_owner;
 extern const ck_cli_group ck_cli_group_ca;
 extern const ck_cli_group ck_cli_group_audit;
+extern const ck_cli_group ck_cli_group_est;
+extern const ck_cli_group ck_cli_group_request; /* cli_request.c */
+extern const ck_cli_group ck_cli_group_policy;  /* cli_policy.c */
+extern const ck_cli_group ck_cli_group_acme;    /* cli_acme.c */
+extern const ck_cli_group ck_cli_group_kpi;     /* cli_kpi.c: one command */
 
 /* The global options every command accepts (--server, --json, ...). */
 extern const ck_cli_opt ck_cli_global_opts[];

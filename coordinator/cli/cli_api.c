@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto/crypto.h"
+#include "common/util/fs.h"
 #include "coordinator/cli/cli_conf.h"
 #include "coordinator/cli/cli_http.h"
 #include "coordinator/cli/cli_out.h"
 #include "common/util/mem.h"
 
 #define PROBLEM_PREFIX "urn:certkeeper:problem:"
+#define CSR_MAX (256 * 1024)
 
 static void append(ck_cli_path *p, const char *s, size_t n) {
   if (p->oom)
@@ -290,4 +293,79 @@ int ck_cli_api_print_secret(ck_cli *cli, const json_t *answer) {
   ck_cli_out_clean(stdout, t, 0);
   fputc('\n', stdout);
   return CK_CLI_OK;
+}
+
+/* --------------------------------------------------------- request bodies */
+
+int ck_cli_api_add_strings(json_t *obj, const char *key, const char *const *v,
+                           size_t n) {
+  json_t *arr = json_array();
+  size_t i;
+
+  if (arr == NULL)
+    return -1;
+  for (i = 0; i < n; i++)
+    if (json_array_append_new(arr, json_string(v[i])) != 0) {
+      json_decref(arr);
+      return -1;
+    }
+  return json_object_set_new(obj, key, arr);
+}
+
+/* Reads the CSR file and returns canonical PEM in *pem (malloc'ed), or an
+ * exit code after printing why. */
+static int load_csr(ck_cli *cli, const char *path, char **pem) {
+  uint8_t *data = NULL;
+  size_t len = 0, der_len, pem_len;
+  ck_csr *csr = NULL;
+  const uint8_t *der;
+  ck_errctx err = CK_ERRCTX_INIT;
+  int rc = CK_CLI_LOCAL_IO;
+
+  *pem = NULL;
+  if (ck_fs_read_file(path, CSR_MAX, &data, &len, &err) != CK_OK) {
+    ck_cli_errorf(cli, "cannot read CSR %s: %s", path, ck_errctx_msg(&err));
+    goto out;
+  }
+  if (ck_csr_parse(data, len, &csr, &err) != CK_OK) {
+    ck_cli_errorf(cli, "%s is not a certificate signing request: %s", path,
+                  ck_errctx_msg(&err));
+    goto out;
+  }
+  der = ck_csr_der(csr, &der_len);
+  if (ck_pem_encode("CERTIFICATE REQUEST", der, der_len, pem, &pem_len) !=
+      CK_OK) {
+    ck_cli_errorf(cli, "out of memory");
+    goto out;
+  }
+  rc = CK_CLI_OK;
+out:
+  ck_csr_free(csr);
+  free(data);
+  return rc;
+}
+
+int ck_cli_api_csr_body(ck_cli *cli, const char *path, const char *const *kv,
+                        json_t **body) {
+  char *pem = NULL;
+  json_t *b = NULL;
+  int rc;
+
+  *body = NULL;
+  if ((rc = load_csr(cli, path, &pem)) != CK_CLI_OK)
+    return rc;
+  b = json_pack("{s:s}", "csr", pem);
+  for (; b != NULL && kv != NULL && kv[0] != NULL; kv += 2)
+    if (kv[1] != NULL && json_object_set_new(b, kv[0], json_string(kv[1])) != 0)
+      goto oom;
+  if (b == NULL)
+    goto oom;
+  free(pem);
+  *body = b;
+  return CK_CLI_OK;
+oom:
+  free(pem);
+  json_decref(b);
+  ck_cli_errorf(cli, "out of memory");
+  return CK_CLI_LOCAL_IO;
 }

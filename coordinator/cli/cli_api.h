@@ -63,4 +63,21 @@ const char *ck_cli_api_str(const ck_cli *cli, const json_t *obj,
  * whole answer with --json). Returns an exit code. */
 int ck_cli_api_print_secret(ck_cli *cli, const json_t *answer);
 
+/* Request bodies. */
+
+/* Sets key to a JSON array of the n strings v (borrowed) in obj. Returns 0,
+ * or -1 when memory runs out. */
+int ck_cli_api_add_strings(json_t *obj, const char *key, const char *const *v,
+                           size_t n);
+
+/* Reads the CSR file at path (PEM or DER, at most 256 KiB) and builds the
+ * body {"csr": canonical PEM} plus each pair of kv (a NULL-ended list of
+ * key, value; a pair whose value is NULL is left out) as strings. The CSR
+ * is parsed only to catch a wrong file early: the signature and the rest
+ * are the coordinator's to judge. Returns CK_CLI_OK with *body (caller
+ * owns: json_decref), or prints why and returns CK_CLI_LOCAL_IO (unreadable
+ * file, not a CSR, out of memory) with *body NULL. */
+int ck_cli_api_csr_body(ck_cli *cli, const char *path, const char *const *kv,
+                        json_t **body);
+
 #endif

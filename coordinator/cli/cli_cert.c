@@ -22,8 +22,6 @@
 #include "coordinator/cli/cli_list.h"
 #include "coordinator/cli/cli_out.h"
 
-#define CSR_MAX (256 * 1024)
-
 static const char *const revoke_reasons[] = {
     "unspecified",          "keyCompromise",     "cACompromise",
     "affiliationChanged",   "superseded",        "cessationOfOperation",
@@ -31,41 +29,6 @@ static const char *const revoke_reasons[] = {
     "aACompromise",         NULL};
 
 /* ------------------------------------------------------------ cert issue */
-
-/* Reads the CSR file and returns canonical PEM in *pem (malloc'ed), or an
- * exit code after printing why. */
-static int load_csr(ck_cli *cli, const char *path, char **pem) {
-  uint8_t *data = NULL;
-  size_t len = 0, der_len, pem_len;
-  ck_csr *csr = NULL;
-  const uint8_t *der;
-  ck_errctx err = CK_ERRCTX_INIT;
-  int rc = CK_CLI_LOCAL_IO;
-
-  *pem = NULL;
-  if (ck_fs_read_file(path, CSR_MAX, &data, &len, &err) != CK_OK) {
-    ck_cli_errorf(cli, "cannot read CSR %s: %s", path, ck_errctx_msg(&err));
-    goto out;
-  }
-  /* parsed only to catch a wrong file early; the signature and everything
-   * else is the coordinator's to judge */
-  if (ck_csr_parse(data, len, &csr, &err) != CK_OK) {
-    ck_cli_errorf(cli, "%s is not a certificate signing request: %s", path,
-                  ck_errctx_msg(&err));
-    goto out;
-  }
-  der = ck_csr_der(csr, &der_len);
-  if (ck_pem_encode("CERTIFICATE REQUEST", der, der_len, pem, &pem_len) !=
-      CK_OK) {
-    ck_cli_errorf(cli, "out of memory");
-    goto out;
-  }
-  rc = CK_CLI_OK;
-out:
-  ck_csr_free(csr);
-  free(data);
-  return rc;
-}
 
 /* Fails early (before anything is issued) when --out cannot be written:
  * its directory must exist and be writable. */
@@ -97,7 +60,7 @@ static int run_issue(ck_cli *cli) {
   ck_cli_answer ans = {0};
   ck_errctx err = CK_ERRCTX_INIT;
   json_t *body = NULL, *cert;
-  char *pem = NULL, sans[512], exp[64];
+  char sans[512], exp[64];
   const char *chain, *serial;
   int64_t secs;
   int rc;
@@ -108,18 +71,12 @@ static int run_issue(ck_cli *cli) {
     return CK_CLI_USAGE;
   }
   if ((rc = check_out_dir(cli, out)) != CK_CLI_OK ||
-      (rc = load_csr(cli, csr_path, &pem)) != CK_CLI_OK)
+      (rc = ck_cli_api_csr_body(cli, csr_path,
+                                (const char *const[]){"profile", profile,
+                                                      "validity", validity,
+                                                      "owner", owner, NULL},
+                                &body)) != CK_CLI_OK)
     goto out;
-  body = json_pack("{s:s, s:s}", "profile", profile, "csr", pem);
-  if (body == NULL || (validity != NULL &&
-                       json_object_set_new(body, "validity",
-                                           json_string(validity)) != 0) ||
-      (owner != NULL &&
-       json_object_set_new(body, "owner", json_string(owner)) != 0)) {
-    ck_cli_errorf(cli, "out of memory");
-    rc = CK_CLI_LOCAL_IO;
-    goto out;
-  }
   ck_cli_path_lit(&path, "/certificates");
   if ((rc = ck_cli_api_call(cli, "POST", &path, body, NULL, &ans)) !=
       CK_CLI_OK)
@@ -175,7 +132,6 @@ static int run_issue(ck_cli *cli) {
            profile, out);
   }
 out:
-  free(pem);
   json_decref(body);
   ck_cli_answer_clear(&ans);
   ck_cli_path_free(&path);

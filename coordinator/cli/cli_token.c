@@ -14,22 +14,6 @@
 #include "coordinator/cli/cli_list.h"
 #include "coordinator/cli/cli_out.h"
 
-/* Adds key: [values...] to obj; 0 on success. */
-static int add_strings(json_t *obj, const char *key, const char *const *v,
-                       size_t n) {
-  json_t *arr = json_array();
-  size_t i;
-
-  if (arr == NULL)
-    return -1;
-  for (i = 0; i < n; i++)
-    if (json_array_append_new(arr, json_string(v[i])) != 0) {
-      json_decref(arr);
-      return -1;
-    }
-  return json_object_set_new(obj, key, arr);
-}
-
 static int run_create(ck_cli *cli) {
   const char *group = ck_cli_args_get(cli->args, "group");
   const char *ttl = ck_cli_args_get(cli->args, "ttl");
@@ -48,9 +32,12 @@ static int run_create(ck_cli *cli) {
     return CK_CLI_USAGE;
   }
   body = json_pack("{s:s}", "group", group);
-  if (body == NULL || add_strings(body, "profiles", profiles, np) != 0 ||
-      (ns > 0 && add_strings(body, "san_patterns", patterns, ns) != 0) ||
-      (ttl != NULL && json_object_set_new(body, "ttl", json_string(ttl)) != 0)) {
+  if (body == NULL ||
+      ck_cli_api_add_strings(body, "profiles", profiles, np) != 0 ||
+      (ns > 0 &&
+       ck_cli_api_add_strings(body, "san_patterns", patterns, ns) != 0) ||
+      (ttl != NULL &&
+       json_object_set_new(body, "ttl", json_string(ttl)) != 0)) {
     ck_cli_errorf(cli, "out of memory");
     rc = CK_CLI_LOCAL_IO;
     goto out;

@@ -47,7 +47,12 @@ static const ck_cli_opt main_opts[] = {
 static const ck_cli_group *const groups[] = {
     &ck_cli_group_cert,    &ck_cli_group_token, &ck_cli_group_apitoken,
     &ck_cli_group_agent,   &ck_cli_group_profile, &ck_cli_group_owner,
-    &ck_cli_group_ca,      &ck_cli_group_audit, NULL};
+    &ck_cli_group_ca,      &ck_cli_group_audit,
+    &ck_cli_group_request, &ck_cli_group_policy, /* issue 8: approvals */
+    &ck_cli_group_acme, /* issue 7: ACME */
+    &ck_cli_group_est, /* issue 6: EST */
+    &ck_cli_group_kpi, /* issue 8: KPIs (`certkeeper kpi`) */
+    NULL};
 
 const char *ck_cli_pos(const ck_cli *cli, size_t i) {
   size_t n;
@@ -182,6 +187,13 @@ int main(int argc, char **argv) {
     goto out;
   }
   i++;
+  /* a group that is one command (name ""): `certkeeper kpi [options]` */
+  if (g->cmds[0].name != NULL && g->cmds[0].name[0] == '\0') {
+    c = &g->cmds[0];
+    snprintf(name, sizeof name, "%s", g->name);
+    cli.cmd_name = name;
+    goto parse;
+  }
   if (i >= argc || is_help_word(argv[i])) {
     group_help(i < argc ? stdout : stderr, g);
     rc = i < argc ? CK_CLI_OK : CK_CLI_USAGE;
@@ -195,6 +207,7 @@ int main(int argc, char **argv) {
   snprintf(name, sizeof name, "%s %s", g->name, c->name);
   cli.cmd_name = name;
   i++;
+parse:
   /* the command's own parse: leading globals again, then the rest */
   args = ck_cli_args_new(ck_cli_global_opts, c->opts);
   if (args == NULL) {

@@ -6,6 +6,8 @@
 
 #include "common/util/log_config.h"
 #include "common/util/mem.h"
+#include "coordinator/sched/sched.h"
+#include "coordinator/acme/validate.h"
 
 const ck_cfg_key ck_coord_cfg_keys[] = {
     {"listen", "http", CK_CFG_ADDR, "127.0.0.1:8080", 0, 0,
@@ -66,7 +68,45 @@ const ck_cfg_key ck_coord_cfg_keys[] = {
      "CRL partitions per CA: certificates issued with N > 1 name their "
      "shard's CRL in the CDP (/crl/<ca>-s<k>.crl); the whole-CA CRL is "
      "still published for older certificates", NULL},
-    {NULL, NULL, 0, NULL, 0, 0, NULL, ck_log_cfg_keys},
+    /* ACME challenge validation (coordinator/acme/validate.c) */
+    {"acme", "dns_resolver", CK_CFG_STRING, "", 0, 0,
+     "DNS server (ip:port) the ACME validator asks for every name and TXT "
+     "record; empty: the system resolver", NULL},
+    {"acme", "http01_port", CK_CFG_INT, "80", 1, 65535,
+     "port http-01 validation connects to (tests: a loopback port)", NULL},
+    {"acme", "tlsalpn01_port", CK_CFG_INT, "443", 1, 65535,
+     "port tls-alpn-01 validation (and https redirects of http-01) connect "
+     "to", NULL},
+    {"acme", "validation_timeout", CK_CFG_DURATION, "10s", 1, 300,
+     "time one validation attempt may take (lookup, connect, response)",
+     NULL},
+    {"acme", "validation_attempts", CK_CFG_INT, "3", 1, 10,
+     "attempts before a challenge is declared invalid", NULL},
+    {"acme", "validation_retry_delay", CK_CFG_DURATION, "1s", 0, 60,
+     "pause between validation attempts", NULL},
+    /* ACME server (coordinator/acme/, docs/acme.md) */
+    {"acme", "max_payload", CK_CFG_SIZE, "64KiB", 1024, 1048576,
+     "largest decoded JWS payload an ACME request may carry (413 beyond)",
+     NULL},
+    {"acme", "order_lifetime", CK_CFG_DURATION, "7d", 300, 90 * 86400LL,
+     "how long a new ACME order (and its authorizations) stays pending",
+     NULL},
+    {"acme", "authz_lifetime", CK_CFG_DURATION, "30d", 300, 90 * 86400LL,
+     "how long a valid ACME authorization lasts", NULL},
+    {"acme", "nonce_lifetime", CK_CFG_DURATION, "1h", 10, 86400,
+     "how long an ACME replay nonce stays usable", NULL},
+    {"acme", "retry_after", CK_CFG_DURATION, "2s", 1, 3600,
+     "Retry-After given to ACME clients polling pending objects", NULL},
+    {"acme-directory:*", "profile", CK_CFG_STRING, "tls-server", 0, 0,
+     "profile the ACME directory /acme/<name>/ issues under", NULL},
+    {"acme-directory:*", "eab_required", CK_CFG_BOOL, "true", 0, 0,
+     "new ACME accounts need External Account Binding (an EAB key bound to "
+     "an owner)", NULL},
+    {"acme-directory:*", "alternate_chains", CK_CFG_BOOL, "false", 0, 0,
+     "also offer the chain including the root as Link rel=alternate", NULL},
+    /* [sched], [notices], [notices-owner:*], [notices-profile:*]
+     * (coordinator/sched/sched_opts.c); that table chains [log] */
+    {NULL, NULL, 0, NULL, 0, 0, NULL, ck_sched_cfg_keys},
 };
 
 ck_err ck_coord_path(const char *data_dir, const char *rel, char *buf,
@@ -182,6 +222,8 @@ ck_err ck_coord_load_settings(const char *data_dir,
     ck_strlcpy(out->acme_dns_resolver, ov->acme_dns_resolver,
                sizeof out->acme_dns_resolver);
   out->acme_http01_port = ov->acme_http01_port;
+  ck_acme_validator_set_run_overrides(out->acme_dns_resolver,
+                                      out->acme_http01_port);
   *cfgp = cfg;
   return CK_OK;
 }

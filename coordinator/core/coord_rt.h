@@ -19,6 +19,9 @@ typedef struct ck_profile_cache ck_profile_cache;
 typedef struct ck_validation ck_validation;
 typedef struct ck_revoke_plans ck_revoke_plans;
 typedef struct ck_gateway ck_gateway;
+typedef struct ck_sched ck_sched;
+typedef struct ck_acme ck_acme;
+typedef struct ck_wf_timer ck_wf_timer;
 
 typedef struct ck_coord_rt {
   uv_loop_t *loop;           /* the one loop */
@@ -34,6 +37,20 @@ typedef struct ck_coord_rt {
   ck_gateway *gateway;       /* the agent gateway; NULL until run started
                                 it. Other threads may only call
                                 ck_gateway_post_command/_command_wait */
+  ck_wf_timer *wf_timer;     /* request escalation timer (workflow/
+                                request.h); NULL until run starts it */
+  ck_acme *acme;             /* the ACME server (acme/acme.h); NULL until
+                                run starts it */
+  ck_sched *sched;           /* scheduler and notices (sched/sched.h);
+                                NULL until run starts it. Other threads may
+                                only call ck_sched_get_status/_tick_now */
+  /* Rebuilds the HTTPS listener's client-certificate trust (our CAs plus
+   * the EST fleets' IDevID anchors, est/tls_trust.c) from the store now.
+   * The new TLS context is built on the calling thread (blocks: thread
+   * pool) and used for every connection accepted after the call returns;
+   * connections already accepted keep theirs. Any thread. NULL until run
+   * sets it (EST fleet create/delete then need a SIGHUP). */
+  ck_err (*https_trust_reload)(struct ck_coord_rt *rt, ck_errctx *err);
   char *chain_pem;           /* default issuing CA + root, PEM */
   size_t chain_pem_len;
   volatile int ready;        /* every service listening */

@@ -11,7 +11,9 @@
  *   any other profile  the one issuance path, ck_issue_run, with the agent
  *       as requester: its group and the profiles and SAN patterns of its
  *       enrollment binding (binding.c) narrow what the profile allows.
- *       The answer is `cert` (certificate + chain), `pending` (approval
+ *       The answer is `cert` (certificate + chain; for a profile with an
+ *       upstream CA also `roots`: the top of the CA's chain, the agent's
+ *       anchor for it), `pending` (approval
  *       workflow; ticket = the request id) or `error` naming the policy rule
  *       (CK_ERR_DENIED), the CSR problem (CK_ERR_BAD_CSR) or the unknown
  *       profile (CK_ERR_NOT_FOUND). ck_issue_run logs refusals to the
@@ -24,6 +26,7 @@
 #include "common/util/log.h"
 #include "coordinator/gateway/gw_int.h"
 #include "coordinator/workflow/issue.h"
+#include "coordinator/workflow/request.h"
 #include "coordinator/workflow/profile_cache.h"
 
 int64_t ck__gw_renew_at(ck_coord_rt *rt, const char *profile,
@@ -146,6 +149,21 @@ static void renew_identity_after(gw_work *w) {
     memcpy(w->s->agent.identity_fp, w->fp, sizeof w->fp);
 }
 
+/* 1 when profile is fulfilled by an upstream CA (its chain does not end at
+ * our CA: the agent needs the anchor, docs/internals/agent.md). */
+static int upstream_profile(ck_coord_rt *rt, const char *profile) {
+  ck_errctx err = CK_ERRCTX_INIT;
+  const ck_profile *p = NULL;
+  int up = 0;
+
+  if (rt->profiles != NULL &&
+      ck_profile_cache_get(rt->profiles, profile, &p, &err) == CK_OK) {
+    up = p->upstream != NULL;
+    ck_profile_cache_put(rt->profiles, p);
+  }
+  return up;
+}
+
 static void reply_issued(gw_work *w, const ck_issue_out *out) {
   ck_errctx err = CK_ERRCTX_INIT;
   ck_wire_bytes *chain = NULL;
@@ -170,6 +188,13 @@ static void reply_issued(gw_work *w, const ck_issue_out *out) {
   m.u.cert.renew_at = ck__gw_renew_at(w->s->gw->rt, w->msg.u.csr.profile,
                                       out->not_before, out->not_after);
   m.u.cert.has_renew_at = true;
+  /* an upstream CA's chain: its top certificate, as the CA returned it,
+   * is the anchor the agent checks this certificate against (sent over
+   * this mutually authenticated session only) */
+  if (n > 0 && upstream_profile(w->s->gw->rt, w->msg.u.csr.profile)) {
+    m.u.cert.roots.v = &chain[n - 1];
+    m.u.cert.roots.n = 1;
+  }
   ck__gw_reply(w, &m);
 }
 
@@ -181,7 +206,7 @@ void ck__gw_renew_run(gw_work *w) {
   ck_issue_in in;
   ck_issue_out out;
   ck_wire_msg m;
-  char actor[64], ticket[32], msg[600];
+  char actor[64], ticket[CK_WF_ID_MAX + 16], msg[600];
   ck_err rc;
 
   if (ck__gw_is_identity_csr(&w->msg)) {
@@ -221,7 +246,10 @@ void ck__gw_renew_run(gw_work *w) {
     goto out;
   }
   if (out.outcome == CK_ISSUE_PENDING) {
-    snprintf(ticket, sizeof ticket, "%lld", (long long)out.request_id);
+    if (out.wf_id[0] != '\0') /* the approval request (workflow/request.h) */
+      snprintf(ticket, sizeof ticket, "%s", out.wf_id);
+    else
+      snprintf(ticket, sizeof ticket, "%lld", (long long)out.request_id);
     memset(&m, 0, sizeof m);
     m.type = CK_WIRE_PENDING;
     m.id = w->msg.id;

@@ -105,6 +105,34 @@ void ck__rest_audit(rest_call *c, char **segs, int nsegs);
  * commands sent and their answers (rest_commands.c). */
 void ck__rest_agent_commands(rest_call *c, char **segs, int nsegs);
 
+/* Approval requests and policy explain (rest_requests.c). */
+void ck__rest_requests(rest_call *c, char **segs, int nsegs);
+void ck__rest_policy(rest_call *c, char **segs, int nsegs);
+
+/* ACME operators' side: EAB keys, accounts, directories (rest_acme.c). */
+void ck__rest_acme(rest_call *c, char **segs, int nsegs);
+
+/* The issuance fields shared by POST /certificates and POST /requests
+ * (rest_certs.c). read: "profile", "csr" and "owner" of body into *in,
+ * "validity" into *validity and, when just is not NULL, "justification"
+ * into *just (all borrowed from body); 0 after answering 400 for a field
+ * that is not a string, else 1. who: parses validity (NULL: the profile's
+ * default) into in->validity and sets the caller's API token as the
+ * requester; 0 after answering 400 when validity is not a positive
+ * duration, else 1. */
+struct ck_issue_in;
+int ck__rest_issue_read(rest_call *c, json_t *body, struct ck_issue_in *in,
+                        const char **validity, const char **just);
+int ck__rest_issue_who(rest_call *c, const char *validity,
+                       struct ck_issue_in *in);
+
+/* Answers a GET on a document collection (rest_docs.c): one page
+ * (rest_page's limit and cursor) of the documents of kind, only those
+ * with key when key is not NULL, each turned into JSON by fn (a NULL
+ * result is left out), as {"items": [...], "next_cursor": ...}. */
+void ck__rest_doc_page(rest_call *c, const char *kind, const char *key,
+                       json_t *(*fn)(const ck_store_doc *d));
+
 /* JSON for a stored certificate (with installs when s non-NULL). */
 json_t *ck__rest_cert_json(rest_call *c, const ck_store_cert *sc, int full);
 
@@ -129,6 +157,13 @@ void ck__rest_plans(rest_call *c, char **segs, int nsegs);
  * for sc, and the validation/stats resource. */
 void ck__rest_cert_validation(rest_call *c, const ck_store_cert *sc);
 void ck__rest_validation(rest_call *c, char **segs, int nsegs);
+/* EST fleets and one-time device passwords (rest_est.c). */
+void ck__rest_est(rest_call *c, char **segs, int nsegs);
+
+/* GET kpi (KPIs, coordinator/sched/kpi.h) and GET scheduler (the
+ * scheduler's counters), rest_kpi.c. */
+void ck__rest_kpi(rest_call *c, char **segs, int nsegs);
+void ck__rest_scheduler(rest_call *c, char **segs, int nsegs);
 
 /* 1 when the caller's role is in mask; else sets 403 and returns 0. */
 int rest_allow(rest_call *c, unsigned mask);

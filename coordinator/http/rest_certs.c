@@ -193,13 +193,43 @@ static void list_certs(rest_call *c) {
                               pg.next_cursor ? json_string(pg.next_cursor) : json_null()));
 }
 
+int ck__rest_issue_read(rest_call *c, json_t *body, ck_issue_in *in,
+                        const char **validity, const char **just) {
+  const char *csr;
+  int bad = 0;
+
+  in->profile = rest_str(c, body, "profile", &bad);
+  csr = rest_str(c, body, "csr", &bad);
+  *validity = rest_str(c, body, "validity", &bad);
+  in->owner = rest_str(c, body, "owner", &bad);
+  if (just != NULL)
+    *just = rest_str(c, body, "justification", &bad);
+  in->csr = (const uint8_t *)csr;
+  in->csr_len = csr != NULL ? strlen(csr) : 0;
+  return !bad;
+}
+
+int ck__rest_issue_who(rest_call *c, const char *validity, ck_issue_in *in) {
+  if (validity != NULL &&
+      (ck_duration_parse(validity, &in->validity) != CK_OK ||
+       in->validity <= 0)) {
+    rest_problemf(c, 400, "bad-request",
+                  "validity '%s' is not a duration (e.g. 30d)", validity);
+    return 0;
+  }
+  in->who.kind = CK_WHO_TOKEN;
+  in->who.actor = c->actor;
+  in->who.role = ck_role_name(c->role);
+  in->who.owner = c->role == CK_API_OWNER ? c->owner : NULL;
+  return 1;
+}
+
 static void issue_cert(rest_call *c) {
   ck_errctx err = CK_ERRCTX_INIT;
   ck_issue_in in;
   ck_issue_out out;
-  const char *csr, *validity, *owner;
+  const char *validity;
   json_t *body, *res;
-  int bad = 0;
   ck_err rc;
 
   memset(&in, 0, sizeof in);
@@ -208,27 +238,14 @@ static void issue_cert(rest_call *c) {
     return;
   if ((body = rest_body_object(c)) == NULL)
     return;
-  in.profile = rest_str(c, body, "profile", &bad);
-  csr = rest_str(c, body, "csr", &bad);
-  validity = rest_str(c, body, "validity", &bad);
-  owner = rest_str(c, body, "owner", &bad);
-  if (bad)
+  if (!ck__rest_issue_read(c, body, &in, &validity, NULL))
     goto out;
-  if (in.profile == NULL || csr == NULL) {
+  if (in.profile == NULL || in.csr == NULL) {
     rest_problem(c, 400, "bad-request", "fields 'profile' and 'csr' are required");
     goto out;
   }
-  if (validity != NULL && (ck_duration_parse(validity, &in.validity) != CK_OK || in.validity <= 0)) {
-    rest_problemf(c, 400, "bad-request", "validity '%s' is not a duration (e.g. 30d)", validity);
+  if (!ck__rest_issue_who(c, validity, &in))
     goto out;
-  }
-  in.csr = (const uint8_t *)csr;
-  in.csr_len = strlen(csr);
-  in.owner = owner;
-  in.who.kind = CK_WHO_TOKEN;
-  in.who.actor = c->actor;
-  in.who.role = ck_role_name(c->role);
-  in.who.owner = c->role == CK_API_OWNER ? c->owner : NULL;
   in.record_arena = ck_http_req_arena(c->req); /* answer without a re-read */
   rc = ck_issue_run(c->rt, &in, &out, &err);
   if (rc != CK_OK) {

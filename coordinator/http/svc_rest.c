@@ -99,6 +99,9 @@ void rest_problem_err(rest_call *c, ck_err rc, const char *msg) {
   case CK_ERR_AUTH:
     rest_problem(c, 401, "unauthorized", msg);
     break;
+  case CK_ERR_UPSTREAM: /* an upstream CA (ca/upstream_acme.h) refused or failed */
+    rest_problem(c, 502, "upstream-ca", msg);
+    break;
   default:
     ck_log(CK_LOG_OPS, CK_LOG_ERR, "rest.error", CK_S("path", ck_http_req_path(c->req)),
            CK_E(rc, msg));
@@ -277,6 +280,10 @@ static const resource resources[] = {
     {"api-tokens", ck__rest_apitokens}, {"audit", ck__rest_audit},
     {"revocation-plans", ck__rest_plans},
     {"validation", ck__rest_validation},
+    {"est", ck__rest_est},
+    {"acme", ck__rest_acme},
+    {"requests", ck__rest_requests},   {"policy", ck__rest_policy},
+    {"kpi", ck__rest_kpi},             {"scheduler", ck__rest_scheduler},
 };
 
 /* Splits rest ("certificates/abc/revoke") into segments in the arena. */

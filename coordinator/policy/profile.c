@@ -111,6 +111,8 @@ void ck_profile_free(ck_profile *p) {
   ck_sanset_free(p->sans);
   free_list(p->agent_groups, p->n_agent_groups);
   free_list(p->owners, p->n_owners);
+  ck_profile_upstream_free(p->upstream);
+  ck_profile_routing_free(p->routing);
   free(p);
 }
 
@@ -148,7 +150,9 @@ int ck_profile_equal(const ck_profile *a, const ck_profile *b) {
       a->roles != b->roles ||
       !list_eq(a->agent_groups, a->n_agent_groups, b->agent_groups,
                b->n_agent_groups) ||
-      !list_eq(a->owners, a->n_owners, b->owners, b->n_owners))
+      !list_eq(a->owners, a->n_owners, b->owners, b->n_owners) ||
+      !ck_profile_upstream_equal(a->upstream, b->upstream) ||
+      !ck_profile_routing_equal(a->routing, b->routing))
     return 0;
   if (ck_sanset_to_lines(a->sans, &la) != CK_OK ||
       ck_sanset_to_lines(b->sans, &lb) != CK_OK) {

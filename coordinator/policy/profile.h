@@ -21,6 +21,7 @@
 #ifndef CK_POLICY_PROFILE_H
 #define CK_POLICY_PROFILE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,81 @@ typedef struct ck_profile_key {
 
 #define CK_PROFILE_MAX_KEYS 5 /* ec-p256, ec-p384, ec-p521, rsa, ed25519 */
 
+/* An external CA that fulfils the profile instead of the local CA
+ * ("upstream" in JSON; profile_upstream.c, docs/profiles.md). ca_bundle
+ * is absolute or relative to the coordinator's data directory;
+ * account_key, eab_hmac_file and dns01_hook are bare file names (below).
+ * All strings owned by the profile, "" when absent. */
+typedef struct ck_profile_upstream {
+  char *type;          /* "acme" (the only type) */
+  char *directory;     /* the CA's ACME directory URL, https:// */
+  char *ca_bundle;     /* PEM trust anchors for the CA's TLS; "" = system */
+  char *account_key;   /* file name of the account key PEM in
+                          DATA_DIR/upstream/; created (0600) if missing */
+  char *eab_kid;       /* External Account Binding key id, "" none */
+  char *eab_hmac_file; /* file name of the base64url EAB HMAC key in
+                          DATA_DIR/upstream/ */
+  char *http01_listen; /* "127.0.0.1:5002": where the http-01 responder
+                          listens while an order is open; "" none */
+  char *dns01_hook;    /* file name of an executable in DATA_DIR/hooks/,
+                          run as HOOK add|del NAME VALUE for dns-01; ""
+                          none */
+  char *contact;       /* "mailto:..." for the account, "" none */
+  int64_t timeout;     /* seconds one order may take in all [120] */
+} ck_profile_upstream;
+
+/* Frees u. NULL is a no-op. */
+void ck_profile_upstream_free(ck_profile_upstream *u);
+
+/* Returns 1 when a and b are the same configuration (both NULL too). */
+int ck_profile_upstream_equal(const ck_profile_upstream *a,
+                              const ck_profile_upstream *b);
+
+/* How requests under a profile are routed ("approval", "purpose" and
+ * "blast_radius" in JSON; profile_approval.c, docs/approvals.md). Strings
+ * and lists owned by the profile. */
+typedef enum ck_approval_mode {
+  CK_APPROVAL_AUTO = 0,   /* "auto": automatic unless the blast radius is
+                             high */
+  CK_APPROVAL_ALWAYS = 1, /* "always": every request waits for approval */
+  CK_APPROVAL_POLICY = 2, /* "policy": routed by purpose, identity
+                             strength and blast radius (routing.h) */
+} ck_approval_mode;
+
+#define CK_APPROVAL_REQUIRED_MAX 10 /* approvals one request may need */
+
+typedef struct ck_profile_routing {
+  int has_approval;      /* 1: "approval" was given */
+  ck_approval_mode mode; /* approval.mode; without "approval": always for
+                            workflow "approval", else auto */
+  char **roles;          /* approval.approvers.roles: token roles that may
+                            approve; default approver, admin (when neither
+                            roles nor named are given) */
+  size_t n_roles;
+  char **named;          /* approval.approvers.named: token names */
+  size_t n_named;
+  unsigned required;     /* approval.approvers.required: N of M, 1..10 */
+  char **criteria;       /* approval.criteria the approver must confirm */
+  size_t n_criteria;
+  int64_t escalate_after; /* approval.escalate_after seconds, 0 = never */
+  char **escalate_to;     /* approval.escalate_to: roles or token names that
+                             may also approve once escalated */
+  size_t n_escalate_to;
+  char *purpose;      /* "purpose": tls-internal, ..., "" = derived */
+  char *blast_radius; /* "blast_radius": low|medium|high floor, "" = derived */
+} ck_profile_routing;
+
+/* Frees r. NULL is a no-op. */
+void ck_profile_routing_free(ck_profile_routing *r);
+
+/* Returns 1 when a and b are the same (both NULL too). */
+int ck_profile_routing_equal(const ck_profile_routing *a,
+                             const ck_profile_routing *b);
+
+struct ck_profile;
+/* The approval mode in effect for p (see ck_profile_routing.mode). */
+ck_approval_mode ck_profile_approval_mode(const struct ck_profile *p);
+
 /* A parsed profile. Read-only for callers: build one with
  * ck_profile_from_json or the defaults below, free with ck_profile_free.
  * All strings and lists are owned by the profile. */
@@ -101,6 +177,10 @@ typedef struct ck_profile {
   unsigned roles; /* CK_PROFILE_ROLE_* of API tokens that may use it */
   char **owners;  /* owners (owner-role tokens, portal) allowed; "*" = any */
   size_t n_owners;
+  ck_profile_upstream *upstream; /* NULL: the local CA ("ca") signs; else
+                                    the external CA fulfils requests */
+  ck_profile_routing *routing; /* NULL: no "approval", "purpose" or
+                                  "blast_radius" given */
 } ck_profile;
 
 /* ------------------------------------------------------------------ JSON */
@@ -273,5 +353,23 @@ void ck_profile_verdict_clear(ck_profile_verdict *v);
  * "validity", "names", "san.type", "san.syntax", "san.count",
  * "san.wildcard", "san.pattern", "san.binding", "cn"; "none". Static. */
 const char *ck_profile_rule_name(ck_profile_rule rule);
+
+/* Internal to coordinator/policy/ (profile_json.c, shared with
+ * profile_approval.c and profile_upstream.c). */
+
+/* Records "profile 'NAME': SECTION.FIELD: message" in err (the section,
+ * the dot and the field each only when given; "profile: ..." when profile
+ * is NULL) and returns code. */
+ck_err ck__profile_failv(ck_errctx *err, ck_err code, const char *profile,
+                         const char *section, const char *field,
+                         const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+/* ck__profile_failv with code CK_ERR_PARSE. */
+ck_err ck__profile_fail(ck_errctx *err, const char *profile,
+                        const char *section, const char *field, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+
+/* 1 when s is 1..max characters of [A-Za-z0-9] and punct, else 0. */
+int ck__profile_word_ok(const char *s, size_t max, const char *punct);
 
 #endif

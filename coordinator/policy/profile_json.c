@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "common/util/clock.h"
+#include "coordinator/policy/profile_approval.h"
+#include "coordinator/policy/profile_upstream.h"
 
 #define LIST_MAX 1000                    /* entries in one list */
 #define DESC_MAX 1024                    /* bytes of description */
@@ -32,23 +34,46 @@ typedef struct pctx {
   const char *name; /* the profile's name once read, for messages */
 } pctx;
 
+ck_err ck__profile_failv(ck_errctx *err, ck_err code, const char *profile,
+                         const char *section, const char *field,
+                         const char *fmt, va_list ap) {
+  char msg[400];
+  const char *dot = *section && *field ? "." : "";
+  const char *colon = *section || *field ? ": " : "";
+
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (profile != NULL)
+    return ck_failf(err, code, "profile '%s': %s%s%s%s%s", profile, section,
+                    dot, field, colon, msg);
+  return ck_failf(err, code, "profile: %s%s%s%s%s", section, dot, field, colon,
+                  msg);
+}
+
+ck_err ck__profile_fail(ck_errctx *err, const char *profile,
+                        const char *section, const char *field, const char *fmt,
+                        ...) {
+  va_list ap;
+  ck_err rc;
+
+  va_start(ap, fmt);
+  rc = ck__profile_failv(err, CK_ERR_PARSE, profile, section, field, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
 /* Records "profile 'NAME': PATH: message" (or "profile: ...") and returns
  * code. */
 static ck_err fail(pctx *c, ck_err code, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static ck_err fail(pctx *c, ck_err code, const char *path, const char *fmt,
                    ...) {
-  char msg[400];
   va_list ap;
+  ck_err rc;
 
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  rc = ck__profile_failv(c->err, code, c->name, "", path, fmt, ap);
   va_end(ap);
-  if (c->name != NULL)
-    return ck_failf(c->err, code, "profile '%s': %s%s%s", c->name, path,
-                    *path ? ": " : "", msg);
-  return ck_failf(c->err, code, "profile: %s%s%s", path, *path ? ": " : "",
-                  msg);
+  return rc;
 }
 
 static const char *jtype(const json_t *v) {
@@ -197,20 +222,23 @@ static int name_ok(const char *s, int upper_ok) {
   return 1;
 }
 
-/* Agent groups and owners: [A-Za-z0-9._@+-], 1..128, or "*". */
-static int who_ok(const char *s) {
+int ck__profile_word_ok(const char *s, size_t max, const char *punct) {
   size_t i, n = strlen(s);
-  if (strcmp(s, "*") == 0)
-    return 1;
-  if (n == 0 || n > WHO_MAX_CHARS)
+
+  if (n == 0 || n > max)
     return 0;
   for (i = 0; i < n; i++) {
     char ch = s[i];
     if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-          (ch >= '0' && ch <= '9') || strchr("._@+-", ch) != NULL))
+          (ch >= '0' && ch <= '9') || strchr(punct, ch) != NULL))
       return 0;
   }
   return 1;
+}
+
+/* Agent groups and owners: [A-Za-z0-9._@+-], 1..128, or "*". */
+static int who_ok(const char *s) {
+  return strcmp(s, "*") == 0 || ck__profile_word_ok(s, WHO_MAX_CHARS, "._@+-");
 }
 
 /* Finds name in the NULL-terminated names table; returns its index or -1. */
@@ -524,7 +552,10 @@ ck_err ck_profile_from_json(const char *text, size_t len, ck_profile **out,
   static const char *const fields[] = {
       "name",      "version",       "description", "ca",  "workflow",
       "key_types", "validity",      "renewal",     "san", "cn",
-      "key_usage", "ext_key_usage", "access",      NULL};
+      "key_usage", "ext_key_usage", "access",
+      "approval", "purpose", "blast_radius", /* profile_approval.c */
+      "upstream", /* profile_upstream.c */
+      NULL};
   pctx c = {err, NULL};
   json_t *root = NULL, *m;
   json_error_t je;
@@ -672,6 +703,12 @@ ck_err ck_profile_from_json(const char *text, size_t len, ck_profile **out,
       (rc = member(&c, root, "", "access", 1, &m)) != CK_OK ||
       (rc = parse_access(&c, m, p)) != CK_OK)
     goto out;
+  if ((rc = ck__profile_routing_from_json(p, root, err)) != CK_OK)
+    goto out;
+  if ((m = json_object_get(root, "upstream")) != NULL && !json_is_null(m) &&
+      (rc = ck__profile_upstream_from_json(p->name, m, &p->upstream, err)) !=
+          CK_OK)
+    goto out;
 
   *out = p;
   p = NULL;
@@ -693,7 +730,7 @@ static int add_dur(json_t *o, const char *k, int64_t s) {
   return add_str(o, k, ck_profile_duration_format(s, b, sizeof b));
 }
 
-static json_t *str_list(char **v, size_t n) {
+json_t *ck__profile_str_list(char **v, size_t n) {
   json_t *a = json_array();
   size_t i;
   for (i = 0; a != NULL && i < n; i++)
@@ -784,11 +821,18 @@ ck_err ck_profile_to_json(const ck_profile *p, unsigned flags, char **out,
                                                              : 0]);
   bad |= json_object_set_new(o, "key_usage", bit_list(p->key_usage, KU_TABLE));
   bad |= json_object_set_new(o, "ext_key_usage", bit_list(p->eku, EKU_TABLE));
-  bad |= json_object_set_new(acc, "agent_groups",
-                             str_list(p->agent_groups, p->n_agent_groups));
+  bad |= json_object_set_new(
+      acc, "agent_groups",
+      ck__profile_str_list(p->agent_groups, p->n_agent_groups));
   bad |= json_object_set_new(acc, "roles", bit_list(p->roles, ROLE_TABLE));
-  bad |= json_object_set_new(acc, "owners", str_list(p->owners, p->n_owners));
+  bad |= json_object_set_new(acc, "owners",
+                             ck__profile_str_list(p->owners, p->n_owners));
   bad |= json_object_set(o, "access", acc);
+  if (p->upstream != NULL) {
+    json_t *up = ck__profile_upstream_to_json(p->upstream);
+    bad |= up == NULL || json_object_set_new(o, "upstream", up) != 0;
+  }
+  bad |= ck__profile_routing_to_json(p->routing, o);
   if (bad) {
     rc = ck_failf(err, CK_ERR_NOMEM, "profile: out of memory");
     goto out;

@@ -6,6 +6,7 @@
  *   sqlite_schema.c forward migrations (PRAGMA user_version)
  *   sqlite_write.c  one function per write operation
  *   sqlite_read.c   the reads
+ *   sqlite_docs.c   module documents (ck_store_doc): their writes and reads
  *
  * One connection is used by one thread at a time (the writer thread owns
  * the write connection; readers borrow from the pool), so connections are
@@ -110,8 +111,55 @@ ck_err ck__sq_load_head(ck__sq *q, ck_errctx *err);
 ck__sq_conn *ck__sq_reader_get(ck__sq *q, ck_errctx *err);
 void ck__sq_reader_put(ck__sq *q, ck__sq_conn *c);
 
+/* A read in progress (sqlite_read.c, sqlite_docs.c): the borrowed read
+ * connection, its statement and the accumulated bind result (OR of the
+ * ck__sq_bind_* returns; step only when it is SQLITE_OK). */
+typedef struct ck__sq_rd {
+  ck__sq *q;
+  ck__sq_conn *c;
+  sqlite3_stmt *st;
+  int b; /* accumulated bind result */
+} ck__sq_rd;
+
+/* Borrows a read connection and the cached statement for sql into *r.
+ * Returns CK_OK (end with ck__sq_rd_end) or the failure, with nothing
+ * held. */
+ck_err ck__sq_rd_begin(ck__sq_rd *r, ck__sq *q, const char *sql,
+                       ck_errctx *err);
+/* Resets the statement and returns the connection to the pool. */
+void ck__sq_rd_end(ck__sq_rd *r);
+
+/* Row decoding into an arena; oom is set when an allocation failed. */
+typedef struct ck__sq_dec {
+  ck_arena *a; /* borrowed: the caller's result arena */
+  int oom;
+} ck__sq_dec;
+
+/* Column i of the current row copied into d->a; "" for NULL (and on OOM,
+ * which sets d->oom). */
+const char *ck__sq_col_str(ck__sq_dec *d, sqlite3_stmt *st, int i);
+
+/* Decodes the current row of st into item; returns the row's keyset key
+ * (for the next page's cursor). Failed allocations set d->oom. */
+typedef int64_t (*ck__sq_row_fn)(ck__sq_dec *d, sqlite3_stmt *st, void *item);
+
+/* Steps up to limit rows of r into an arena array of elem-sized items
+ * (*items, *n; set on success only); *more says a further row exists;
+ * *last_key is the key of the last row kept. A step failure is reported
+ * as `what` ("reading a list"). Does not end the read. */
+ck_err ck__sq_rd_many(ck__sq_rd *r, ck__sq_row_fn fn, size_t elem,
+                      unsigned limit, ck_arena *a, void **items, size_t *n,
+                      int *more, int64_t *last_key, const char *what,
+                      ck_errctx *err);
+
 /* Fills the read half of the vtable (sqlite_read.c). */
 void ck__sq_read_ops(ck__store_backend *ops);
+
+/* Documents (sqlite_docs.c): the DOC_PUT / DOC_DEL operations, applied
+ * like ck__sq_apply_op, and the doc_* reads of the vtable. */
+ck_err ck__sq_doc_put(ck__sq *q, ck__store_op *op, ck_errctx *err);
+ck_err ck__sq_doc_del(ck__sq *q, ck__store_op *op, ck_errctx *err);
+void ck__sq_doc_read_ops(ck__store_backend *ops);
 
 /* Binding helpers: text "" or NULL binds as NULL in *_or_null; blobs and
  * text are bound SQLITE_STATIC (they outlive the statement's use). */

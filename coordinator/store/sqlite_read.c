@@ -9,13 +9,9 @@
 #include <ctype.h>
 #include <string.h>
 
-/* Row decoding into an arena; oom is set when an allocation failed. */
-typedef struct dec {
-  ck_arena *a;
-  int oom;
-} dec;
+/* ------------------------------------------- shared with sqlite_docs.c */
 
-static const char *col_str(dec *d, sqlite3_stmt *st, int i) {
+const char *ck__sq_col_str(ck__sq_dec *d, sqlite3_stmt *st, int i) {
   const unsigned char *t = sqlite3_column_text(st, i);
   int n = sqlite3_column_bytes(st, i);
   char *s;
@@ -30,7 +26,29 @@ static const char *col_str(dec *d, sqlite3_stmt *st, int i) {
   return s;
 }
 
-static const uint8_t *col_blob(dec *d, sqlite3_stmt *st, int i, size_t *len) {
+ck_err ck__sq_rd_begin(ck__sq_rd *r, ck__sq *q, const char *sql,
+                       ck_errctx *err) {
+  r->q = q;
+  r->b = SQLITE_OK;
+  r->st = NULL;
+  r->c = ck__sq_reader_get(q, err);
+  if (r->c == NULL)
+    return err != NULL && err->code != CK_OK ? err->code : CK_ERR_STORE;
+  r->st = ck__sq_stmt(r->c, sql, err);
+  if (r->st == NULL) {
+    ck__sq_reader_put(q, r->c);
+    return err != NULL && err->code != CK_OK ? err->code : CK_ERR_STORE;
+  }
+  return CK_OK;
+}
+
+void ck__sq_rd_end(ck__sq_rd *r) {
+  ck__sq_done(r->st);
+  ck__sq_reader_put(r->q, r->c);
+}
+
+static const uint8_t *col_blob(ck__sq_dec *d, sqlite3_stmt *st, int i,
+                               size_t *len) {
   const void *b = sqlite3_column_blob(st, i);
   int n = sqlite3_column_bytes(st, i);
   uint8_t *copy;
@@ -72,7 +90,7 @@ static void col_hex(sqlite3_stmt *st, int i, char out[CK_SHA256_HEX_LEN]) {
 
 #define SHARED_REASON "key shared across hosts"
 
-static int64_t row_cert(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_cert(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_cert *c = item;
   const char *reason;
 
@@ -80,23 +98,23 @@ static int64_t row_cert(dec *d, sqlite3_stmt *st, void *item) {
   c->id = I64(st, 0);
   col_hex(st, 1, c->fingerprint);
   col_hex(st, 2, c->spki_sha256);
-  c->serial_hex = col_str(d, st, 3);
-  c->subject = col_str(d, st, 4);
-  c->issuer = col_str(d, st, 5);
-  c->sans = col_str(d, st, 6);
+  c->serial_hex = ck__sq_col_str(d, st, 3);
+  c->subject = ck__sq_col_str(d, st, 4);
+  c->issuer = ck__sq_col_str(d, st, 5);
+  c->sans = ck__sq_col_str(d, st, 6);
   c->not_before = I64(st, 7);
   c->not_after = I64(st, 8);
-  c->key_type = col_str(d, st, 9);
+  c->key_type = ck__sq_col_str(d, st, 9);
   c->key_bits = (unsigned)INT(st, 10);
-  c->sig_alg = col_str(d, st, 11);
+  c->sig_alg = ck__sq_col_str(d, st, 11);
   c->ca_id = I64(st, 12);
-  c->profile = col_str(d, st, 13);
-  c->owner = col_str(d, st, 14);
+  c->profile = ck__sq_col_str(d, st, 13);
+  c->owner = ck__sq_col_str(d, st, 14);
   c->status = (ck_cert_status)INT(st, 15);
   c->source = (ck_cert_source)INT(st, 16);
   c->managed = INT(st, 17);
   c->weak_flags = (unsigned)INT(st, 18);
-  reason = col_str(d, st, 19);
+  reason = ck__sq_col_str(d, st, 19);
   if (c->weak_flags & CK_WEAK_SHARED_KEY) {
     size_t l = strlen(reason);
     char *r = ck_arena_alloc(d->a, l + sizeof SHARED_REASON + 2);
@@ -118,16 +136,16 @@ static int64_t row_cert(dec *d, sqlite3_stmt *st, void *item) {
   return c->id;
 }
 
-static int64_t row_install(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_install(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_install *in = item;
 
   memset(in, 0, sizeof *in);
   in->id = I64(st, 0);
   col_hex(st, 1, in->cert_fp);
-  in->agent_id = col_str(d, st, 2);
-  in->path = col_str(d, st, 3);
-  in->service = col_str(d, st, 4);
-  in->endpoint = col_str(d, st, 5);
+  in->agent_id = ck__sq_col_str(d, st, 2);
+  in->path = ck__sq_col_str(d, st, 3);
+  in->service = ck__sq_col_str(d, st, 4);
+  in->endpoint = ck__sq_col_str(d, st, 5);
   in->first_seen = I64(st, 6);
   in->last_seen = I64(st, 7);
   return in->id;
@@ -137,36 +155,36 @@ static int64_t row_install(dec *d, sqlite3_stmt *st, void *item) {
   "id, agent_id, name, grp, identity_fp, status, enrolled_at, last_seen,"      \
   " platform, version, report_seq, host, host_at"
 
-static int64_t row_agent(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_agent(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_agent *a = item;
 
   memset(a, 0, sizeof *a);
   a->rowid = I64(st, 0);
-  a->id = col_str(d, st, 1);
-  a->name = col_str(d, st, 2);
-  a->group = col_str(d, st, 3);
+  a->id = ck__sq_col_str(d, st, 1);
+  a->name = ck__sq_col_str(d, st, 2);
+  a->group = ck__sq_col_str(d, st, 3);
   col_hex(st, 4, a->identity_fp);
   a->status = (ck_agent_status)INT(st, 5);
   a->enrolled_at = I64(st, 6);
   a->last_seen = I64(st, 7);
-  a->platform = col_str(d, st, 8);
-  a->version = col_str(d, st, 9);
+  a->platform = ck__sq_col_str(d, st, 8);
+  a->version = ck__sq_col_str(d, st, 9);
   a->report_seq = I64(st, 10);
-  a->host = col_str(d, st, 11);
+  a->host = ck__sq_col_str(d, st, 11);
   a->host_at = I64(st, 12);
   return a->rowid;
 }
 
 #define OWNER_COLS "id, name, email, webhook, created_at, updated_at"
 
-static int64_t row_owner(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_owner(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_owner *o = item;
 
   memset(o, 0, sizeof *o);
   o->id = I64(st, 0);
-  o->name = col_str(d, st, 1);
-  o->email = col_str(d, st, 2);
-  o->webhook = col_str(d, st, 3);
+  o->name = ck__sq_col_str(d, st, 1);
+  o->email = ck__sq_col_str(d, st, 2);
+  o->webhook = ck__sq_col_str(d, st, 3);
   o->created_at = I64(st, 4);
   o->updated_at = I64(st, 5);
   return o->id;
@@ -174,16 +192,16 @@ static int64_t row_owner(dec *d, sqlite3_stmt *st, void *item) {
 
 #define PROFILE_COLS "name, version, ca_id, body, deleted, actor, created_at"
 
-static int64_t row_profile(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_profile(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_profile *p = item;
 
   memset(p, 0, sizeof *p);
-  p->name = col_str(d, st, 0);
+  p->name = ck__sq_col_str(d, st, 0);
   p->version = I64(st, 1);
   p->ca_id = I64(st, 2);
-  p->body = col_str(d, st, 3);
+  p->body = ck__sq_col_str(d, st, 3);
   p->deleted = INT(st, 4);
-  p->actor = col_str(d, st, 5);
+  p->actor = ck__sq_col_str(d, st, 5);
   p->created_at = I64(st, 6);
   return p->version;
 }
@@ -192,19 +210,19 @@ static int64_t row_profile(dec *d, sqlite3_stmt *st, void *item) {
   "id, agent_id, token_id, actor, profile, profile_version, csr, state,"       \
   " reason, cert_fp, created_at, updated_at"
 
-static int64_t row_request(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_request(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_request *r = item;
 
   memset(r, 0, sizeof *r);
   r->id = I64(st, 0);
-  r->agent_id = col_str(d, st, 1);
-  r->token_id = col_str(d, st, 2);
-  r->actor = col_str(d, st, 3);
-  r->profile = col_str(d, st, 4);
+  r->agent_id = ck__sq_col_str(d, st, 1);
+  r->token_id = ck__sq_col_str(d, st, 2);
+  r->actor = ck__sq_col_str(d, st, 3);
+  r->profile = ck__sq_col_str(d, st, 4);
   r->profile_version = I64(st, 5);
   r->csr = col_blob(d, st, 6, &r->csr_len);
   r->state = (ck_request_state)INT(st, 7);
-  r->reason = col_str(d, st, 8);
+  r->reason = ck__sq_col_str(d, st, 8);
   col_hex(st, 9, r->cert_fp);
   r->created_at = I64(st, 10);
   r->updated_at = I64(st, 11);
@@ -214,17 +232,17 @@ static int64_t row_request(dec *d, sqlite3_stmt *st, void *item) {
 #define REVOCATION_COLS                                                        \
   "r.id, c.fingerprint, r.serial, r.ca_id, r.reason, r.revoked_at, r.actor"
 
-static int64_t row_revocation(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_revocation(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_revocation *r = item;
 
   memset(r, 0, sizeof *r);
   r->id = I64(st, 0);
   col_hex(st, 1, r->cert_fp);
-  r->serial_hex = col_str(d, st, 2);
+  r->serial_hex = ck__sq_col_str(d, st, 2);
   r->ca_id = I64(st, 3);
   r->reason = INT(st, 4);
   r->revoked_at = I64(st, 5);
-  r->actor = col_str(d, st, 6);
+  r->actor = ck__sq_col_str(d, st, 6);
   return r->id;
 }
 
@@ -232,35 +250,35 @@ static int64_t row_revocation(dec *d, sqlite3_stmt *st, void *item) {
   "id, token_id, hash, grp, profiles, san_patterns, actor, created_at,"        \
   " expires_at, used_at, used_by"
 
-static int64_t row_etoken(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_etoken(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_etoken *t = item;
 
   memset(t, 0, sizeof *t);
-  t->id = col_str(d, st, 1);
+  t->id = ck__sq_col_str(d, st, 1);
   col_hex(st, 2, t->hash);
-  t->group = col_str(d, st, 3);
-  t->profiles = col_str(d, st, 4);
-  t->san_patterns = col_str(d, st, 5);
-  t->actor = col_str(d, st, 6);
+  t->group = ck__sq_col_str(d, st, 3);
+  t->profiles = ck__sq_col_str(d, st, 4);
+  t->san_patterns = ck__sq_col_str(d, st, 5);
+  t->actor = ck__sq_col_str(d, st, 6);
   t->created_at = I64(st, 7);
   t->expires_at = I64(st, 8);
   t->used_at = I64(st, 9);
-  t->used_by = col_str(d, st, 10);
+  t->used_by = ck__sq_col_str(d, st, 10);
   return I64(st, 0);
 }
 
 #define APITOKEN_COLS                                                          \
   "id, name, hash, role, owner, created_at, expires_at, revoked"
 
-static int64_t row_apitoken(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_apitoken(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_apitoken *t = item;
 
   memset(t, 0, sizeof *t);
   t->id = I64(st, 0);
-  t->name = col_str(d, st, 1);
+  t->name = ck__sq_col_str(d, st, 1);
   col_hex(st, 2, t->hash);
-  t->role = col_str(d, st, 3);
-  t->owner = col_str(d, st, 4);
+  t->role = ck__sq_col_str(d, st, 3);
+  t->owner = ck__sq_col_str(d, st, 4);
   t->created_at = I64(st, 5);
   t->expires_at = I64(st, 6);
   t->revoked = INT(st, 7);
@@ -271,14 +289,14 @@ static int64_t row_apitoken(dec *d, sqlite3_stmt *st, void *item) {
   "id, name, cert_der, key_path, coalesce(parent_id, 0), is_default,"          \
   " next_crl_number, created_at"
 
-static int64_t row_ca(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_ca(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_ca *ca = item;
 
   memset(ca, 0, sizeof *ca);
   ca->id = I64(st, 0);
-  ca->name = col_str(d, st, 1);
+  ca->name = ck__sq_col_str(d, st, 1);
   ca->cert_der = col_blob(d, st, 2, &ca->cert_der_len);
-  ca->key_path = col_str(d, st, 3);
+  ca->key_path = ck__sq_col_str(d, st, 3);
   ca->parent_id = I64(st, 4);
   ca->is_default = INT(st, 5);
   ca->next_crl_number = I64(st, 6);
@@ -289,18 +307,18 @@ static int64_t row_ca(dec *d, sqlite3_stmt *st, void *item) {
 #define AUDIT_COLS                                                             \
   "seq, time, actor, action, object_type, object_id, details, prev_hash, hash"
 
-static int64_t row_audit(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_audit(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_audit_event *ev = item;
   const void *h;
 
   memset(ev, 0, sizeof *ev);
   ev->seq = I64(st, 0);
   ev->time = I64(st, 1);
-  ev->actor = col_str(d, st, 2);
-  ev->action = col_str(d, st, 3);
-  ev->object_type = col_str(d, st, 4);
-  ev->object_id = col_str(d, st, 5);
-  ev->details = col_str(d, st, 6);
+  ev->actor = ck__sq_col_str(d, st, 2);
+  ev->action = ck__sq_col_str(d, st, 3);
+  ev->object_type = ck__sq_col_str(d, st, 4);
+  ev->object_id = ck__sq_col_str(d, st, 5);
+  ev->details = ck__sq_col_str(d, st, 6);
   /* a malformed hash column decodes as zeros: verify reports the row */
   h = sqlite3_column_blob(st, 7);
   if (h != NULL && sqlite3_column_bytes(st, 7) == CK_SHA256_LEN)
@@ -311,43 +329,13 @@ static int64_t row_audit(dec *d, sqlite3_stmt *st, void *item) {
   return ev->seq;
 }
 
-typedef int64_t (*row_fn)(dec *d, sqlite3_stmt *st, void *item);
-
 /* ---------------------------------------------------------------- running */
-
-/* A read in progress: the borrowed connection and the statement. */
-typedef struct rd {
-  ck__sq *q;
-  ck__sq_conn *c;
-  sqlite3_stmt *st;
-  int b; /* accumulated bind result */
-} rd;
-
-static ck_err rd_begin(rd *r, ck__sq *q, const char *sql, ck_errctx *err) {
-  r->q = q;
-  r->b = SQLITE_OK;
-  r->st = NULL;
-  r->c = ck__sq_reader_get(q, err);
-  if (r->c == NULL)
-    return err != NULL && err->code != CK_OK ? err->code : CK_ERR_STORE;
-  r->st = ck__sq_stmt(r->c, sql, err);
-  if (r->st == NULL) {
-    ck__sq_reader_put(q, r->c);
-    return err != NULL && err->code != CK_OK ? err->code : CK_ERR_STORE;
-  }
-  return CK_OK;
-}
-
-static void rd_end(rd *r) {
-  ck__sq_done(r->st);
-  ck__sq_reader_put(r->q, r->c);
-}
 
 /* Steps the statement for one row into item: CK_ERR_NOT_FOUND (no message)
  * when there is none. Ends the read. */
-static ck_err rd_one(rd *r, row_fn fn, void *item, ck_arena *a,
+static ck_err rd_one(ck__sq_rd *r, ck__sq_row_fn fn, void *item, ck_arena *a,
                      ck_errctx *err) {
-  dec d = {a, 0};
+  ck__sq_dec d = {a, 0};
   int src = r->b != SQLITE_OK ? r->b : sqlite3_step(r->st);
   ck_err rc = CK_OK;
 
@@ -359,17 +347,15 @@ static ck_err rd_one(rd *r, row_fn fn, void *item, ck_arena *a,
     rc = ck__sq_fail(r->c, src, "reading", err);
   if (rc == CK_OK && d.oom)
     rc = ck_failf(err, CK_ERR_NOMEM, "store: out of memory");
-  rd_end(r);
+  ck__sq_rd_end(r);
   return rc;
 }
 
-/* Steps up to limit rows into an arena array of elem-sized items (*items,
- * *n); *more says a further row exists; *last_key is the key of the last
- * row kept. Does not end the read. */
-static ck_err rd_many(rd *r, row_fn fn, size_t elem, unsigned limit,
-                      ck_arena *a, void **items, size_t *n, int *more,
-                      int64_t *last_key, ck_errctx *err) {
-  dec d = {a, 0};
+ck_err ck__sq_rd_many(ck__sq_rd *r, ck__sq_row_fn fn, size_t elem,
+                      unsigned limit, ck_arena *a, void **items, size_t *n,
+                      int *more, int64_t *last_key, const char *what,
+                      ck_errctx *err) {
+  ck__sq_dec d = {a, 0};
   uint8_t *arr = ck_arena_alloc(a, elem * (limit ? limit : 1));
   size_t k = 0;
   int src = r->b;
@@ -390,7 +376,7 @@ static ck_err rd_many(rd *r, row_fn fn, size_t elem, unsigned limit,
     k++;
   }
   if (src != SQLITE_DONE)
-    return ck__sq_fail(r->c, src, "reading a list", err);
+    return ck__sq_fail(r->c, src, what, err);
   if (d.oom)
     return ck_failf(err, CK_ERR_NOMEM, "store: out of memory");
   *items = arr;
@@ -399,14 +385,15 @@ static ck_err rd_many(rd *r, row_fn fn, size_t elem, unsigned limit,
 }
 
 /* Runs a list with an integer keyset cursor and sets pg->next_cursor. */
-static ck_err rd_list(rd *r, row_fn fn, size_t elem, unsigned limit,
-                      ck_store_page *pg, ck_arena *a, void **items, size_t *n,
-                      ck_errctx *err) {
+static ck_err rd_list(ck__sq_rd *r, ck__sq_row_fn fn, size_t elem,
+                      unsigned limit, ck_store_page *pg, ck_arena *a,
+                      void **items, size_t *n, ck_errctx *err) {
   int more = 0;
   int64_t last = 0;
-  ck_err rc = rd_many(r, fn, elem, limit, a, items, n, &more, &last, err);
+  ck_err rc = ck__sq_rd_many(r, fn, elem, limit, a, items, n, &more, &last,
+                             "reading a list", err);
 
-  rd_end(r);
+  ck__sq_rd_end(r);
   if (rc == CK_OK && more) {
     pg->next_cursor = ck__store_cursor_fmt(a, last, NULL);
     if (pg->next_cursor == NULL)
@@ -427,7 +414,7 @@ static const char SQL_DER_GET[] = "SELECT der FROM cert_der WHERE cert_id = ?1";
 static ck_err attach_der(ck__sq_conn *conn, ck_store_cert *certs, size_t n,
                          ck_arena *a, ck_errctx *err) {
   sqlite3_stmt *st = ck__sq_stmt(conn, SQL_DER_GET, err);
-  dec d = {a, 0};
+  ck__sq_dec d = {a, 0};
   size_t i;
 
   if (st == NULL)
@@ -451,18 +438,18 @@ static ck_err sq_cert_get(void *be, const uint8_t fp[CK_SHA256_LEN],
                           int with_der, ck_arena *a, ck_store_cert *out,
                           ck_errctx *err) {
   ck__sq *q = be;
-  rd r;
+  ck__sq_rd r;
   ck_err rc;
   char hex[CK_SHA256_HEX_LEN];
   ck__sq_conn *conn;
 
-  if ((rc = rd_begin(&r, q, SQL_CERT_GET, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, q, SQL_CERT_GET, err)) != CK_OK)
     return rc;
   BIND(r, ck__sq_bind_hash_raw(r.st, 1, fp));
   conn = r.c;
   /* keep the connection for the DER: end the statement by hand */
   {
-    dec d = {a, 0};
+    ck__sq_dec d = {a, 0};
     int src = r.b != SQLITE_OK ? r.b : sqlite3_step(r.st);
     if (src == SQLITE_ROW)
       row_cert(&d, r.st, out);
@@ -540,7 +527,7 @@ static ck_err sq_cert_list(void *be, const ck_cert_filter *f, ck_store_page *pg,
   void *arr = NULL;
   int more = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if (f->by == CK_CERTQ_EXPIRING)
     rc = ck__store_cursor_pair(pg->cursor, &after_na, &after, err);
@@ -550,7 +537,7 @@ static ck_err sq_cert_list(void *be, const ck_cert_filter *f, ck_store_page *pg,
     return rc;
   if (f->by == CK_CERTQ_EXPIRING && (pg->cursor == NULL || !pg->cursor[0]))
     after_na = INT64_MIN;
-  if ((rc = rd_begin(&r, q, sqls[f->by], err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, q, sqls[f->by], err)) != CK_OK)
     return rc;
   switch (f->by) {
   case CK_CERTQ_EXPIRING:
@@ -593,8 +580,8 @@ static ck_err sq_cert_list(void *be, const ck_cert_filter *f, ck_store_page *pg,
     BIND(r, sqlite3_bind_int64(r.st, 3, (int64_t)limit + 1));
     break;
   }
-  rc = rd_many(&r, row_cert, sizeof(ck_store_cert), limit, a, &arr, n, &more,
-               &last, err);
+  rc = ck__sq_rd_many(&r, row_cert, sizeof(ck_store_cert), limit, a, &arr, n,
+                      &more, &last, "reading a list", err);
   ck__sq_done(r.st);
   if (rc == CK_OK && f->with_der)
     rc = attach_der(r.c, arr, *n, a, err);
@@ -635,12 +622,12 @@ static ck_err sq_install_list(void *be, const uint8_t *cert_fp,
                               ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK)
     return rc;
-  rc = rd_begin(&r, be,
-                cert_fp != NULL ? SQL_INSTALLS_CERT : SQL_INSTALLS_AGENT, err);
+  rc = ck__sq_rd_begin(
+      &r, be, cert_fp != NULL ? SQL_INSTALLS_CERT : SQL_INSTALLS_AGENT, err);
   if (rc != CK_OK)
     return rc;
   if (cert_fp != NULL)
@@ -666,9 +653,10 @@ static const char SQL_AGENTS[] =
 static ck_err sq_agent_get(void *be, const char *id, const uint8_t *identity_fp,
                            ck_arena *a, ck_store_agent *out, ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  rc = rd_begin(&r, be, id != NULL ? SQL_AGENT_GET : SQL_AGENT_BY_FP, err);
+  rc = ck__sq_rd_begin(&r, be, id != NULL ? SQL_AGENT_GET : SQL_AGENT_BY_FP,
+                       err);
   if (rc != CK_OK)
     return rc;
   if (id != NULL)
@@ -687,10 +675,10 @@ static ck_err sq_agent_list(void *be, ck_store_page *pg, unsigned limit,
                             ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, SQL_AGENTS, err)) != CK_OK)
+      (rc = ck__sq_rd_begin(&r, be, SQL_AGENTS, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -709,9 +697,9 @@ static const char SQL_OWNERS[] =
 static ck_err sq_owner_get(void *be, const char *name, ck_arena *a,
                            ck_store_owner *out, ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, SQL_OWNER_GET, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_OWNER_GET, err)) != CK_OK)
     return rc;
   BIND(r, ck__sq_bind_text(r.st, 1, name));
   rc = rd_one(&r, row_owner, out, a, err);
@@ -725,10 +713,10 @@ static ck_err sq_owner_list(void *be, ck_store_page *pg, unsigned limit,
                             ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, SQL_OWNERS, err)) != CK_OK)
+      (rc = ck__sq_rd_begin(&r, be, SQL_OWNERS, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -755,10 +743,10 @@ static ck_err sq_profile_get(void *be, const char *name, int64_t version,
                              ck_arena *a, ck_store_profile *out,
                              ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  rc = rd_begin(&r, be, version > 0 ? SQL_PROFILE_VERSION : SQL_PROFILE_LATEST,
-                err);
+  rc = ck__sq_rd_begin(
+      &r, be, version > 0 ? SQL_PROFILE_VERSION : SQL_PROFILE_LATEST, err);
   if (rc != CK_OK)
     return rc;
   BIND(r, ck__sq_bind_text(r.st, 1, name));
@@ -781,11 +769,11 @@ static ck_err sq_profile_list(void *be, const char *name, ck_store_page *pg,
   void *arr = NULL;
   int more = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if (name != NULL) { /* history: version cursor */
     if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-        (rc = rd_begin(&r, be, SQL_PROFILE_HISTORY, err)) != CK_OK)
+        (rc = ck__sq_rd_begin(&r, be, SQL_PROFILE_HISTORY, err)) != CK_OK)
       return rc;
     BIND(r, ck__sq_bind_text(r.st, 1, name));
     BIND(r, sqlite3_bind_int64(r.st, 2, after));
@@ -794,14 +782,14 @@ static ck_err sq_profile_list(void *be, const char *name, ck_store_page *pg,
                    (void **)items, n, err);
   }
   /* latest of each: the cursor is the last name */
-  if ((rc = rd_begin(&r, be, SQL_PROFILES_LATEST, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_PROFILES_LATEST, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_text(r.st, 1, pg->cursor != NULL ? pg->cursor : "", -1,
                             SQLITE_STATIC));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
-  rc = rd_many(&r, row_profile, sizeof(ck_store_profile), limit, a, &arr, n,
-               &more, &last, err);
-  rd_end(&r);
+  rc = ck__sq_rd_many(&r, row_profile, sizeof(ck_store_profile), limit, a, &arr,
+                      n, &more, &last, "reading a list", err);
+  ck__sq_rd_end(&r);
   if (rc != CK_OK)
     return rc;
   *items = arr;
@@ -827,9 +815,9 @@ static const char SQL_REQUESTS_STATE[] =
 static ck_err sq_request_get(void *be, int64_t id, ck_arena *a,
                              ck_store_request *out, ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, SQL_REQUEST_GET, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_REQUEST_GET, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, id));
   rc = rd_one(&r, row_request, out, a, err);
@@ -844,11 +832,12 @@ static ck_err sq_request_list(void *be, int state, ck_store_page *pg,
                               ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, state < 0 ? SQL_REQUESTS_ALL : SQL_REQUESTS_STATE,
-                     err)) != CK_OK)
+      (rc = ck__sq_rd_begin(&r, be,
+                            state < 0 ? SQL_REQUESTS_ALL : SQL_REQUESTS_STATE,
+                            err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -877,9 +866,9 @@ static ck_err sq_revocation_get(void *be, const uint8_t fp[CK_SHA256_LEN],
                                 ck_arena *a, ck_store_revocation *out,
                                 ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, SQL_REVOCATION_GET, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_REVOCATION_GET, err)) != CK_OK)
     return rc;
   BIND(r, ck__sq_bind_hash_raw(r.st, 1, fp));
   rc = rd_one(&r, row_revocation, out, a, err);
@@ -894,12 +883,12 @@ static ck_err sq_revocation_list(void *be, int64_t ca_id, ck_store_page *pg,
                                  ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be,
-                     ca_id > 0 ? SQL_REVOCATIONS_CA : SQL_REVOCATIONS_ALL,
-                     err)) != CK_OK)
+      (rc = ck__sq_rd_begin(
+           &r, be, ca_id > 0 ? SQL_REVOCATIONS_CA : SQL_REVOCATIONS_ALL,
+           err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -918,17 +907,17 @@ static const char SQL_PLANS_STATE[] =
     "SELECT id, cert_fp, state, doc, updated_at FROM revoke_plans"
     " WHERE id > ?1 AND state = ?3 ORDER BY id LIMIT ?2";
 
-static int64_t row_plan(dec *d, sqlite3_stmt *st, void *item) {
+static int64_t row_plan(ck__sq_dec *d, sqlite3_stmt *st, void *item) {
   ck_store_plan *p = item;
   const char *fp;
 
   memset(p, 0, sizeof *p);
   p->id = I64(st, 0);
-  fp = col_str(d, st, 1);
+  fp = ck__sq_col_str(d, st, 1);
   if (fp != NULL)
     ck_strlcpy(p->cert_fp, fp, sizeof p->cert_fp);
   p->state = INT(st, 2);
-  p->doc = col_str(d, st, 3);
+  p->doc = ck__sq_col_str(d, st, 3);
   p->updated_at = I64(st, 4);
   return p->id;
 }
@@ -938,10 +927,11 @@ static ck_err sq_plan_list(void *be, int state, ck_store_page *pg, unsigned limi
                            ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, state >= 0 ? SQL_PLANS_STATE : SQL_PLANS_ALL, err)) != CK_OK)
+      (rc = ck__sq_rd_begin(
+           &r, be, state >= 0 ? SQL_PLANS_STATE : SQL_PLANS_ALL, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -969,9 +959,9 @@ static const char SQL_APITOKENS[] =
 static ck_err sq_etoken_get(void *be, const uint8_t hash[CK_SHA256_LEN],
                             ck_arena *a, ck_store_etoken *out, ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, SQL_ETOKEN_GET, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_ETOKEN_GET, err)) != CK_OK)
     return rc;
   BIND(r, ck__sq_bind_hash_raw(r.st, 1, hash));
   rc = rd_one(&r, row_etoken, out, a, err);
@@ -983,9 +973,9 @@ static ck_err sq_etoken_get(void *be, const uint8_t hash[CK_SHA256_LEN],
 static ck_err sq_etoken_by_agent(void *be, const char *agent_id, ck_arena *a,
                                  ck_store_etoken *out, ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, SQL_ETOKEN_BY_AGENT, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_ETOKEN_BY_AGENT, err)) != CK_OK)
     return rc;
   BIND(r, ck__sq_bind_text(r.st, 1, agent_id));
   rc = rd_one(&r, row_etoken, out, a, err);
@@ -1000,10 +990,10 @@ static ck_err sq_etoken_list(void *be, ck_store_page *pg, unsigned limit,
                              ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, SQL_ETOKENS, err)) != CK_OK)
+      (rc = ck__sq_rd_begin(&r, be, SQL_ETOKENS, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -1015,9 +1005,9 @@ static ck_err sq_apitoken_get(void *be, const uint8_t hash[CK_SHA256_LEN],
                               ck_arena *a, ck_store_apitoken *out,
                               ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, SQL_APITOKEN_GET, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_APITOKEN_GET, err)) != CK_OK)
     return rc;
   BIND(r, ck__sq_bind_hash_raw(r.st, 1, hash));
   rc = rd_one(&r, row_apitoken, out, a, err);
@@ -1031,10 +1021,10 @@ static ck_err sq_apitoken_list(void *be, ck_store_page *pg, unsigned limit,
                                size_t *n, ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, SQL_APITOKENS, err)) != CK_OK)
+      (rc = ck__sq_rd_begin(&r, be, SQL_APITOKENS, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -1059,9 +1049,9 @@ static ck_err sq_ca_get(void *be, int64_t id, const char *name, ck_arena *a,
       id > 0 ? SQL_CA_BY_ID
              : (name != NULL && name[0] ? SQL_CA_BY_NAME : SQL_CA_DEFAULT);
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, sql, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, sql, err)) != CK_OK)
     return rc;
   if (sql == SQL_CA_BY_ID)
     BIND(r, sqlite3_bind_int64(r.st, 1, id));
@@ -1083,10 +1073,10 @@ static ck_err sq_ca_list(void *be, ck_store_page *pg, unsigned limit,
                          ck_errctx *err) {
   int64_t after = 0;
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
   if ((rc = ck__store_cursor_int(pg->cursor, &after, err)) != CK_OK ||
-      (rc = rd_begin(&r, be, SQL_CAS, err)) != CK_OK)
+      (rc = ck__sq_rd_begin(&r, be, SQL_CAS, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -1107,9 +1097,9 @@ static ck_err sq_audit_list(void *be, int64_t after_seq, unsigned limit,
                             ck_errctx *err) {
   ck_store_page pg = {0, NULL, NULL};
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
 
-  if ((rc = rd_begin(&r, be, SQL_AUDIT_LIST, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_AUDIT_LIST, err)) != CK_OK)
     return rc;
   BIND(r, sqlite3_bind_int64(r.st, 1, after_seq));
   BIND(r, sqlite3_bind_int64(r.st, 2, (int64_t)limit + 1));
@@ -1120,10 +1110,10 @@ static ck_err sq_audit_list(void *be, int64_t after_seq, unsigned limit,
 static ck_err sq_audit_head(void *be, int64_t *seq, uint8_t hash[CK_SHA256_LEN],
                             ck_errctx *err) {
   ck_err rc;
-  rd r;
+  ck__sq_rd r;
   int src;
 
-  if ((rc = rd_begin(&r, be, SQL_AUDIT_HEAD, err)) != CK_OK)
+  if ((rc = ck__sq_rd_begin(&r, be, SQL_AUDIT_HEAD, err)) != CK_OK)
     return rc;
   *seq = 0;
   memset(hash, 0, CK_SHA256_LEN);
@@ -1136,7 +1126,7 @@ static ck_err sq_audit_head(void *be, int64_t *seq, uint8_t hash[CK_SHA256_LEN],
   } else if (src != SQLITE_DONE) {
     rc = ck__sq_fail(r.c, src, "reading the audit head", err);
   }
-  rd_end(&r);
+  ck__sq_rd_end(&r);
   return rc;
 }
 
@@ -1155,6 +1145,7 @@ void ck__sq_read_ops(ck__store_backend *ops) {
   ops->revocation_get = sq_revocation_get;
   ops->revocation_list = sq_revocation_list;
   ops->plan_list = sq_plan_list;
+  ck__sq_doc_read_ops(ops);
   ops->etoken_get = sq_etoken_get;
   ops->etoken_list = sq_etoken_list;
   ops->etoken_by_agent = sq_etoken_by_agent;

@@ -208,6 +208,31 @@ static const char *const migrations[] = {
     " state INTEGER NOT NULL,"
     " doc TEXT NOT NULL,"
     " updated_at INTEGER NOT NULL);",
+
+    /* 5: module-owned documents (ck_store_doc: EST, ACME, approvals,
+     * scheduler, notices), one row per (kind, id), doc opaque JSON.
+     * A rowid table, not WITHOUT ROWID: documents are mostly larger than
+     * the ~1/20 page SQLite recommends for WITHOUT ROWID rows. Indexes
+     * serve the filters of ck_store_doc_list/_count: by key, by state (in
+     * id order), and the due scans (partial: only documents with a due
+     * time), alone or with a state, in (due_at, id) order. An update that
+     * keeps key, state and due_at touches none of them. */
+    ("CREATE TABLE docs ("
+     " kind TEXT NOT NULL,"
+     " id TEXT NOT NULL,"
+     " key TEXT NOT NULL DEFAULT '',"
+     " state TEXT NOT NULL DEFAULT '',"
+     " due_at INTEGER NOT NULL DEFAULT 0,"
+     " doc TEXT NOT NULL,"
+     " version INTEGER NOT NULL,"
+     " created_at INTEGER NOT NULL,"
+     " updated_at INTEGER NOT NULL,"
+     " PRIMARY KEY (kind, id));"
+     "CREATE INDEX docs_key ON docs(kind, key, id);"
+     "CREATE INDEX docs_state ON docs(kind, state, id);"
+     "CREATE INDEX docs_due ON docs(kind, due_at, id) WHERE due_at != 0;"
+     "CREATE INDEX docs_state_due ON docs(kind, state, due_at, id)"
+     " WHERE due_at != 0;"),
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

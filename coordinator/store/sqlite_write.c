@@ -1074,6 +1074,10 @@ ck_err ck__sq_apply_op(ck__sq *q, ck__store_op *op, ck_errctx *err) {
     return agent_host(q, op, err);
   case CK__OP_PLAN_PUT:
     return plan_put(q, op, err);
+  case CK__OP_DOC_PUT:
+    return ck__sq_doc_put(q, op, err);
+  case CK__OP_DOC_DEL:
+    return ck__sq_doc_del(q, op, err);
   default:
     return ck_failf(err, CK_ERR_INTERNAL, "store: unknown operation %d",
                     (int)op->kind);

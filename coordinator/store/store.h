@@ -3,9 +3,10 @@
  *
  * Everything the coordinator persists goes through this header: issued and
  * discovered certificates, where they are installed, agents, owners,
- * versioned profiles, requests, revocations, enrollment and API tokens, CAs
- * and the hash-chained audit trail. Callers never see SQL; a backend is a
- * ck__store_backend vtable (store_int.h) chosen by ck_store_open().
+ * versioned profiles, requests, revocations, enrollment and API tokens, CAs,
+ * module-owned documents (ck_store_doc) and the hash-chained audit trail.
+ * Callers never see SQL; a backend is a ck__store_backend vtable
+ * (store_int.h) chosen by ck_store_open().
  *
  * Writes are built as a ck_store_write — an ordered list of operations that
  * commit atomically together (a state change and the audit event describing
@@ -39,7 +40,7 @@
 
 /* The schema version this program writes (PRAGMA user_version). A database
  * with a higher version is refused with CK_ERR_STORE_SCHEMA. */
-#define CK_STORE_SCHEMA_VERSION 4
+#define CK_STORE_SCHEMA_VERSION 5
 
 /* Input limits, checked by the write builders (CK_ERR_LIMIT beyond). */
 #define CK_STORE_NAME_MAX 256    /* ids, names, roles, actors, actions */
@@ -48,6 +49,8 @@
 #define CK_STORE_BLOB_MAX 65536  /* one DER certificate or CSR */
 #define CK_STORE_BODY_MAX 262144 /* a profile body, audit details */
 #define CK_STORE_PAGE_MAX 1000   /* rows per list page */
+#define CK_STORE_DOC_KIND_MAX 64  /* ck_store_doc.kind */
+#define CK_STORE_DOC_STATE_MAX 64 /* ck_store_doc.state */
 #define CK_STORE_PAGE_DEFAULT 100
 
 typedef struct ck_store ck_store;
@@ -300,6 +303,46 @@ typedef struct ck_store_ca {
   int64_t created_at;
 } ck_store_ca;
 
+/* A module-owned document: the durable state of rooms whose records are a
+ * JSON document their module owns (EST fleets and one-time passwords, ACME
+ * accounts/orders/authorizations, approval requests, scheduled actions,
+ * notice deliveries, ...). The store keeps them in one table (migration 5)
+ * and never parses doc.
+ *   kind   the module's namespace, e.g. "est.fleet", "acme.order",
+ *          "wf.request", "sched.notice": 1..64 bytes of [a-z0-9._-].
+ *   id     unique within kind: 1..CK_STORE_NAME_MAX bytes, no NUL.
+ *   key    one secondary lookup ("" none), <= CK_STORE_TEXT_MAX: an ACME
+ *          account's key thumbprint, a request's requester, an owner.
+ *   state  a short label the module filters on ("" none), <= 64 bytes.
+ *   due_at when the module must next act on it (unix seconds, 0 none):
+ *          what schedulers scan by.
+ *   doc    JSON text (not checked), 1..CK_STORE_BODY_MAX bytes.
+ *   version 1 after the first put, +1 at every put; reads give it.
+ * Keep each document bounded: a growing list belongs in many documents,
+ * not in one (e.g. one "acme.authz" per authorization, not an array in the
+ * order). */
+typedef struct ck_store_doc {
+  const char *kind;
+  const char *id;
+  const char *key;
+  const char *state;
+  int64_t due_at;
+  const char *doc;
+  int64_t version;    /* reads */
+  int64_t created_at; /* reads; set by the store at the first put */
+  int64_t updated_at; /* reads; set by the store at every put */
+} ck_store_doc;
+
+/* Filter for ck_store_doc_list/_count: kind is required; state and key
+ * NULL = any; due_before 0 = any, else only due_at != 0 && due_at <
+ * due_before. */
+typedef struct ck_doc_filter {
+  const char *kind;
+  const char *state;
+  const char *key;
+  int64_t due_before;
+} ck_doc_filter;
+
 /* Static names for enums ("active", "discovered", "pending", ...); "?" for
  * values out of range. The *_parse functions map them back and return
  * CK_ERR_PARSE for unknown text. */
@@ -484,6 +527,23 @@ ck_err ck_store_write_plan_put(ck_store_write *w, const ck_store_plan *p,
 ck_err ck_store_write_ca_crl_number(ck_store_write *w, int64_t ca_id,
                                     ck_errctx *err);
 
+/* Puts document d (copied). expect_version < 0: insert or replace
+ * unconditionally. expect_version == 0: only if no document (kind, id)
+ * exists. expect_version > 0: only if the stored version equals it. When
+ * the condition fails the whole write fails with CK_ERR_CONFLICT and
+ * nothing of it commits: this is how modules get exactly-once (a one-time
+ * password used once, a notice delivered once, an approval counted once).
+ * Result: the document's new version. */
+ck_err ck_store_write_doc_put(ck_store_write *w, const ck_store_doc *d,
+                              int64_t expect_version, ck_errctx *err);
+/* Deletes document (kind, id), with the same expect_version rule (< 0:
+ * delete if present; 0 is invalid; > 0: only if the version matches, and
+ * CK_ERR_CONFLICT if it does not or the document is absent). Result: 1
+ * when a document was deleted, 0 when there was none. */
+ck_err ck_store_write_doc_del(ck_store_write *w, const char *kind,
+                              const char *id, int64_t expect_version,
+                              ck_errctx *err);
+
 /* Appends an audit event; seq, hashes (and time when 0) are assigned at
  * commit, chained after the previous event. actor and action are required.
  * Result: the event's seq. */
@@ -635,6 +695,18 @@ ck_err ck_store_revocation_list(ck_store *s, int64_t ca_id, ck_store_page *pg,
  * the cursor is the last id seen. */
 ck_err ck_store_plan_list(ck_store *s, int state, ck_store_page *pg,
                           ck_arena *a, ck_store_plan **items, size_t *n,
+                          ck_errctx *err);
+
+/* Document (kind, id); CK_ERR_NOT_FOUND when absent. */
+ck_err ck_store_doc_get(ck_store *s, const char *kind, const char *id,
+                        ck_arena *a, ck_store_doc *out, ck_errctx *err);
+/* Documents matching f: ordered by (due_at, id) when f->due_before != 0
+ * (soonest first: what a scheduler wants), else by id. Paginated. */
+ck_err ck_store_doc_list(ck_store *s, const ck_doc_filter *f,
+                         ck_store_page *pg, ck_arena *a, ck_store_doc **items,
+                         size_t *n, ck_errctx *err);
+/* How many documents match f. */
+ck_err ck_store_doc_count(ck_store *s, const ck_doc_filter *f, int64_t *n,
                           ck_errctx *err);
 
 /* The enrollment token with this hash (used or not). */

@@ -35,6 +35,8 @@ typedef enum ck__store_op_kind {
   CK__OP_AGENT_REPORT,
   CK__OP_AGENT_HOST,
   CK__OP_PLAN_PUT,
+  CK__OP_DOC_PUT,
+  CK__OP_DOC_DEL,
   CK__OP__MAX
 } ck__store_op_kind;
 
@@ -74,6 +76,10 @@ typedef struct ck__store_op {
     ck_store_ca ca;             /* CA_PUT, CA_CRL_NUMBER (id) */
     ck_audit_event audit;
     ck_store_plan plan;         /* PLAN_PUT */
+    struct {
+      ck_store_doc d;         /* DOC_PUT; DOC_DEL (kind, id) */
+      int64_t expect_version; /* < 0 unconditional, 0 absent, > 0 equal */
+    } doc;
   } u;
 } ck__store_op;
 
@@ -141,6 +147,16 @@ typedef struct ck__store_backend {
   ck_err (*plan_list)(void *be, int state, ck_store_page *pg, unsigned limit,
                       ck_arena *a, ck_store_plan **items, size_t *n,
                       ck_errctx *err);
+  ck_err (*doc_get)(void *be, const char *kind, const char *id, ck_arena *a,
+                    ck_store_doc *out, ck_errctx *err);
+  /* f checked; the page starts after (after_due, after_id) when after_id
+   * is not NULL (after_due only meaningful when f->due_before != 0) */
+  ck_err (*doc_list)(void *be, const ck_doc_filter *f, int64_t after_due,
+                     const char *after_id, ck_store_page *pg, unsigned limit,
+                     ck_arena *a, ck_store_doc **items, size_t *n,
+                     ck_errctx *err);
+  ck_err (*doc_count)(void *be, const ck_doc_filter *f, int64_t *n,
+                      ck_errctx *err);
   ck_err (*etoken_get)(void *be, const uint8_t hash[CK_SHA256_LEN], ck_arena *a,
                        ck_store_etoken *out, ck_errctx *err);
   ck_err (*etoken_list)(void *be, ck_store_page *pg, unsigned limit,
@@ -188,5 +204,20 @@ ck_err ck__store_cursor_pair(const char *cursor, int64_t *a, int64_t *b,
                              ck_errctx *err);
 /* Formats a cursor into the arena; NULL on OOM. */
 const char *ck__store_cursor_fmt(ck_arena *a, int64_t x, const int64_t *y);
+
+/* Document cursors (opaque to callers, safe in URLs and JSON): "i<hex id>"
+ * for id-ordered lists, "d<due_at>.<hex id>" for due-ordered ones. fmt
+ * returns NULL on OOM; parse gives CK_ERR_PARSE for a malformed cursor or
+ * one of the other ordering, and the id decoded into a (NULL for an empty
+ * cursor). */
+const char *ck__store_doc_cursor_fmt(ck_arena *a, int by_due, int64_t due_at,
+                                     const char *id);
+ck_err ck__store_doc_cursor_parse(const char *cursor, int by_due, ck_arena *a,
+                                  int64_t *due_at, const char **id,
+                                  ck_errctx *err);
+
+/* Checks a document kind: 1..CK_STORE_DOC_KIND_MAX bytes of [a-z0-9._-]
+ * (CK_ERR_INVAL, CK_ERR_LIMIT). */
+ck_err ck__store_doc_kind_check(const char *kind, ck_errctx *err);
 
 #endif

@@ -147,6 +147,86 @@ const char *ck__store_cursor_fmt(ck_arena *a, int64_t x, const int64_t *y) {
   return ck_arena_strdup(a, buf);
 }
 
+ck_err ck__store_doc_kind_check(const char *kind, ck_errctx *err) {
+  size_t i, len;
+
+  if (kind == NULL || kind[0] == '\0')
+    return ck_failf(err, CK_ERR_INVAL, "store: doc.kind is required");
+  len = strnlen(kind, CK_STORE_DOC_KIND_MAX + 1);
+  if (len > CK_STORE_DOC_KIND_MAX)
+    return ck_failf(err, CK_ERR_LIMIT,
+                    "store: doc.kind is longer than %d bytes",
+                    CK_STORE_DOC_KIND_MAX);
+  for (i = 0; i < len; i++) {
+    char c = kind[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      return ck_failf(err, CK_ERR_INVAL,
+                      "store: doc.kind '%.64s' has a character outside "
+                      "[a-z0-9._-]",
+                      kind);
+  }
+  return CK_OK;
+}
+
+const char *ck__store_doc_cursor_fmt(ck_arena *a, int by_due, int64_t due_at,
+                                     const char *id) {
+  static const char digits[] = "0123456789abcdef";
+  size_t len = strlen(id), i, off;
+  char *buf = ck_arena_alloc(a, 2 * len + 32);
+
+  if (buf == NULL)
+    return NULL;
+  if (by_due)
+    off = (size_t)snprintf(buf, 32, "d%" PRId64 ".", due_at);
+  else
+    off = (size_t)snprintf(buf, 32, "i");
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)id[i];
+    buf[off++] = digits[c >> 4];
+    buf[off++] = digits[c & 15];
+  }
+  buf[off] = '\0';
+  return buf;
+}
+
+ck_err ck__store_doc_cursor_parse(const char *cursor, int by_due, ck_arena *a,
+                                  int64_t *due_at, const char **id,
+                                  ck_errctx *err) {
+  const char *p = cursor;
+  char *end = NULL, *out;
+  size_t len, i;
+
+  *due_at = 0;
+  *id = NULL;
+  if (cursor == NULL || cursor[0] == '\0')
+    return CK_OK;
+  if (*p++ != (by_due ? 'd' : 'i'))
+    goto bad;
+  if (by_due) {
+    if (parse_i64(p, &end, due_at) != 0 || *end != '.')
+      goto bad;
+    p = end + 1;
+  }
+  len = strnlen(p, 2 * CK_STORE_NAME_MAX + 1);
+  if (len == 0 || len % 2 != 0 || len > 2 * CK_STORE_NAME_MAX)
+    goto bad;
+  out = ck_arena_alloc(a, len / 2 + 1);
+  if (out == NULL)
+    return ck_failf(err, CK_ERR_NOMEM, "store: out of memory");
+  for (i = 0; i < len / 2; i++) {
+    int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+      goto bad;
+    out[i] = (char)(hi << 4 | lo);
+  }
+  out[len / 2] = '\0';
+  *id = out;
+  return CK_OK;
+bad:
+  return ck_failf(err, CK_ERR_PARSE, "store: bad page cursor '%.40s'", cursor);
+}
+
 /* Checks the common read arguments and returns the page limit to use. */
 static ck_err page_args(ck_store *s, ck_store_page *pg, ck_arena *a,
                         const void *items, const size_t *n, unsigned *limit,
@@ -380,6 +460,57 @@ ck_err ck_store_plan_list(ck_store *s, int state, ck_store_page *pg, ck_arena *a
 
   TRY(page_args(s, pg, a, items, n, &limit, err));
   return OPS(s)->plan_list(BE(s), state, pg, limit, a, items, n, err);
+}
+
+/* Checks a document filter's fields (kind required). */
+static ck_err doc_filter_args(const ck_doc_filter *f, ck_errctx *err) {
+  if (f == NULL)
+    return ck_failf(err, CK_ERR_INVAL, "store: missing document filter");
+  TRY(ck__store_doc_kind_check(f->kind, err));
+  if (f->key != NULL && strnlen(f->key, CK_STORE_TEXT_MAX + 1) >
+                            CK_STORE_TEXT_MAX)
+    return ck_failf(err, CK_ERR_LIMIT, "store: doc.key is longer than %d bytes",
+                    CK_STORE_TEXT_MAX);
+  if (f->state != NULL && strnlen(f->state, CK_STORE_DOC_STATE_MAX + 1) >
+                              CK_STORE_DOC_STATE_MAX)
+    return ck_failf(err, CK_ERR_LIMIT,
+                    "store: doc.state is longer than %d bytes",
+                    CK_STORE_DOC_STATE_MAX);
+  if (f->due_before < 0)
+    return ck_failf(err, CK_ERR_INVAL, "store: due_before %lld is negative",
+                    (long long)f->due_before);
+  return CK_OK;
+}
+
+ck_err ck_store_doc_get(ck_store *s, const char *kind, const char *id,
+                        ck_arena *a, ck_store_doc *out, ck_errctx *err) {
+  OUT_ARGS(s, a, out);
+  TRY(ck__store_doc_kind_check(kind, err));
+  TRY(name_arg("doc.id", id, err));
+  return OPS(s)->doc_get(BE(s), kind, id, a, out, err);
+}
+
+ck_err ck_store_doc_list(ck_store *s, const ck_doc_filter *f,
+                         ck_store_page *pg, ck_arena *a, ck_store_doc **items,
+                         size_t *n, ck_errctx *err) {
+  unsigned limit = 0;
+  int64_t after_due = 0;
+  const char *after_id = NULL;
+
+  TRY(page_args(s, pg, a, items, n, &limit, err));
+  TRY(doc_filter_args(f, err));
+  TRY(ck__store_doc_cursor_parse(pg->cursor, f->due_before != 0, a,
+                                 &after_due, &after_id, err));
+  return OPS(s)->doc_list(BE(s), f, after_due, after_id, pg, limit, a, items,
+                          n, err);
+}
+
+ck_err ck_store_doc_count(ck_store *s, const ck_doc_filter *f, int64_t *n,
+                          ck_errctx *err) {
+  if (s == NULL || n == NULL)
+    return ck_failf(err, CK_ERR_INVAL, "store: missing argument");
+  TRY(doc_filter_args(f, err));
+  return OPS(s)->doc_count(BE(s), f, n, err);
 }
 
 ck_err ck_store_etoken_get(ck_store *s, const char *hash, ck_arena *a,

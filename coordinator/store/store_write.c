@@ -89,6 +89,8 @@ const char *ck__store_op_name(ck__store_op_kind kind) {
       [CK__OP_AGENT_REPORT] = "agent.report",
       [CK__OP_AGENT_HOST] = "agent.host",
       [CK__OP_PLAN_PUT] = "plan.put",
+      [CK__OP_DOC_PUT] = "doc.put",
+      [CK__OP_DOC_DEL] = "doc.delete",
   };
   if ((unsigned)kind >= CK__OP__MAX || names[kind] == NULL)
     return "?";
@@ -655,6 +657,57 @@ ck_err ck_store_write_plan_put(ck_store_write *w, const ck_store_plan *p,
   memcpy(d->cert_fp, p->cert_fp, sizeof d->cert_fp);
   d->state = p->state;
   d->updated_at = p->updated_at;
+  w->n_ops++;
+  return CK_OK;
+}
+
+/* Copies a document's kind and id (both required) into d. */
+static ck_err doc_ref(ck_store_write *w, const char *kind, const char *id,
+                      ck_store_doc *d, ck_errctx *err) {
+  ck_err rc;
+
+  TRY(ck__store_doc_kind_check(kind, err));
+  TRY(str(w, "doc.kind", kind, CK_STORE_DOC_KIND_MAX, 1, &d->kind, err));
+  TRY(str(w, "doc.id", id, NAME, 1, &d->id, err));
+  return CK_OK;
+}
+
+ck_err ck_store_write_doc_put(ck_store_write *w, const ck_store_doc *doc,
+                              int64_t expect_version, ck_errctx *err) {
+  ck_err rc;
+  ck__store_op *op = slot(w, CK__OP_DOC_PUT, err, &rc);
+  ck_store_doc *d;
+
+  if (op == NULL)
+    return rc;
+  if (doc == NULL)
+    return ck_failf(err, CK_ERR_INVAL, "store: document is NULL");
+  d = &op->u.doc.d;
+  TRY(doc_ref(w, doc->kind, doc->id, d, err));
+  TRY(str(w, "doc.key", doc->key, TEXT, 0, &d->key, err));
+  TRY(str(w, "doc.state", doc->state, CK_STORE_DOC_STATE_MAX, 0, &d->state,
+          err));
+  TRY(str(w, "doc.doc", doc->doc, CK_STORE_BODY_MAX, 1, &d->doc, err));
+  TRY(range("doc.due_at", doc->due_at, 0, INT64_MAX, err));
+  d->due_at = doc->due_at;
+  op->u.doc.expect_version = expect_version < 0 ? -1 : expect_version;
+  w->n_ops++;
+  return CK_OK;
+}
+
+ck_err ck_store_write_doc_del(ck_store_write *w, const char *kind,
+                              const char *id, int64_t expect_version,
+                              ck_errctx *err) {
+  ck_err rc;
+  ck__store_op *op = slot(w, CK__OP_DOC_DEL, err, &rc);
+
+  if (op == NULL)
+    return rc;
+  if (expect_version == 0)
+    return ck_failf(err, CK_ERR_INVAL,
+                    "store: doc.delete with expect_version 0");
+  TRY(doc_ref(w, kind, id, &op->u.doc.d, err));
+  op->u.doc.expect_version = expect_version < 0 ? -1 : expect_version;
   w->n_ops++;
   return CK_OK;
 }

@@ -12,8 +12,10 @@
 #include "common/util/log.h"
 #include "common/util/mem.h"
 #include "coordinator/ca/ca.h"
+#include "coordinator/ca/upstream_acme.h"
 #include "coordinator/policy/profile.h"
 #include "coordinator/workflow/profile_cache.h"
+#include "coordinator/workflow/request_int.h"
 
 void ck_issue_out_clear(ck_issue_out *out) {
   if (out == NULL)
@@ -52,14 +54,16 @@ static const char **split_lines(ck_arena *a, const char *text, size_t *n) {
 
 static ck_err audit_issue(ck_store_write *w, const ck_issue_in *in,
                           const ck_store_cert *sc, const char *profile,
-                          int64_t version, ck_errctx *err) {
-  char details[1024];
+                          int64_t version, const char *upstream, ck_errctx *err) {
+  char details[4096];
   ck_audit_event ev;
 
   snprintf(details, sizeof details,
            "{\"serial\":\"%s\",\"profile\":\"%s\",\"profile_version\":%lld,"
-           "\"not_after\":%lld}",
-           sc->serial_hex, profile, (long long)version, (long long)sc->not_after);
+           "\"not_after\":%lld%s%.2048s%s}",
+           sc->serial_hex, profile, (long long)version, (long long)sc->not_after,
+           upstream != NULL ? ",\"upstream\":\"" : "", upstream != NULL ? upstream : "",
+           upstream != NULL ? "\"" : "");
   memset(&ev, 0, sizeof ev);
   ev.actor = in->who.actor;
   ev.action = "cert.issue";
@@ -99,6 +103,9 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
   const ck_profile *prof = NULL;
   ck_profile_verdict v;
   ck_profile_request req;
+  ck_route route;
+  ck__wf_ctx wf;
+  int done = 0;
   ck_sanset *binding = NULL;
   ck_arena *a = NULL;
   ck_store_write *w = NULL;
@@ -106,6 +113,8 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
   ck_store_cert sc;
   ck_store_request sr;
   const ck_ca *ca;
+  ck_ca upca;          /* stands in for the CA of an upstream profile */
+  char *up_chain = NULL; /* the upstream's chain (leaf first), owned */
   const char *owner, *eku[8];
   ck_name_attr cn;
   size_t n_eku = 0, i, der_len, plen;
@@ -114,6 +123,7 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
   ck_err rc;
 
   memset(out, 0, sizeof *out);
+  memset(&upca, 0, sizeof upca);
   memset(&v, 0, sizeof v);
   memset(&req, 0, sizeof req);
   if ((a = ck_arena_new(8192)) == NULL || (w = ck_store_write_new()) == NULL) {
@@ -153,9 +163,26 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
   rc = ck_profile_check(prof, &req, &v, err);
   if (rc != CK_OK)
     goto out; /* refusal: logged to the security log by the check */
+  /* routing (policy/routing.h): admin-mediated requests wait as pending */
+  ck__wf_route(in, prof, &v, &route);
+  memset(&wf, 0, sizeof wf);
+  wf.rt = rt;
+  wf.in = in;
+  wf.prof = prof;
+  wf.route = &route;
+  wf.csr = csr;
+  if (in->fulfil == NULL && route.decision == CK_ROUTE_ADMIN)
+    v.outcome = CK_PROFILE_PENDING;
+  else if (in->fulfil != NULL)
+    v.outcome = CK_PROFILE_ALLOW;
+  if (v.outcome == CK_PROFILE_PENDING &&
+      ((rc = ck__wf_find_open(&wf, out, &done, err)) != CK_OK || done))
+    goto out; /* the same request again: its state, or its certificate */
 
-  ca = ck_ca_set_find(rt->cas, prof->ca);
-  if (ca == NULL || ca->iss == NULL) {
+  /* a profile with an upstream is fulfilled by that CA (upstream_acme.h);
+   * upca stands in for the local CA below: id 0, the issuers returned */
+  ca = prof->upstream != NULL ? &upca : ck_ca_set_find(rt->cas, prof->ca);
+  if (ca == NULL || (ca->iss == NULL && prof->upstream == NULL)) {
     rc = ck_failf(err, CK_ERR_CONFIG, "profile '%s' names CA '%s', which is not loaded",
                   prof->name, prof->ca);
     goto out;
@@ -173,7 +200,7 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
   if (v.outcome == CK_PROFILE_PENDING) {
     ck_audit_event ev;
     sr.state = CK_REQ_PENDING;
-    sr.reason = v.reason;
+    sr.reason = route.reason;
     memset(&ev, 0, sizeof ev);
     ev.actor = in->who.actor;
     ev.action = "request.pending";
@@ -182,11 +209,13 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
     ev.details = "";
     if ((rc = ck_store_write_request_put(w, &sr, err)) != CK_OK ||
         (rc = ck_store_write_audit(w, &ev, err)) != CK_OK ||
+        (rc = ck__wf_record(&wf, w, NULL, NULL, out, err)) != CK_OK ||
         (rc = ck_store_submit_wait(rt->store, w, err)) != CK_OK)
       goto out;
     out->outcome = CK_ISSUE_PENDING;
     out->request_id = ck_store_write_result(w, 0);
-    ck_strlcpy(out->reason, v.reason, sizeof out->reason);
+    ck_strlcpy(out->reason, route.reason, sizeof out->reason);
+    ck__wf_link_row(rt, out->wf_id, out->request_id);
     goto out;
   }
 
@@ -195,7 +224,26 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
     if ((v.eku & (1u << i)) && name != NULL)
       eku[n_eku++] = name;
   }
-  {
+  if (prof->upstream != NULL) {
+    ck_upstream_acme_req ur;
+    ck_upstream_acme_out uo;
+    memset(&ur, 0, sizeof ur);
+    ur.cfg = prof->upstream;
+    ur.profile = prof->name;
+    ur.data_dir = rt->set.data_dir;
+    ur.store = rt->store;
+    ur.actor = in->who.actor;
+    ur.csr_der = sr.csr;
+    ur.csr_der_len = sr.csr_len;
+    ur.names = v.sans;
+    ur.n_names = v.n_sans;
+    if ((rc = ck_upstream_acme_issue(&ur, &uo, err)) != CK_OK)
+      goto out; /* nothing recorded; the connector logged the failure */
+    cert = uo.leaf;
+    up_chain = uo.chain_pem;
+    upca.chain_pem = up_chain + uo.leaf_pem_len;
+    upca.chain_pem_len = upca.bundle_pem_len = uo.chain_pem_len - uo.leaf_pem_len;
+  } else {
     ck_ca_issue_req ir;
     memset(&ir, 0, sizeof ir);
     ir.csr = csr;
@@ -224,11 +272,21 @@ ck_err ck_issue_run(ck_coord_rt *rt, const ck_issue_in *in, ck_issue_out *out,
   sc.owner = owner;
   sc.source = CK_CERT_SRC_ISSUED;
   sr.state = CK_REQ_ISSUED;
-  sr.reason = "";
+  sr.reason = in->fulfil != NULL ? "approved" : route.reason;
+  ck_strlcpy(out->reason, sr.reason, sizeof out->reason);
   memcpy(sr.cert_fp, sc.fingerprint, sizeof sr.cert_fp);
   if ((rc = ck_store_write_cert_put(w, &sc, err)) != CK_OK ||
-      (rc = ck_store_write_request_put(w, &sr, err)) != CK_OK ||
-      (rc = audit_issue(w, in, &sc, prof->name, prof->version, err)) != CK_OK ||
+      (rc = (in->fulfil != NULL && in->fulfil_row > 0
+                 ? ck_store_write_request_set(w, in->fulfil_row, CK_REQ_ISSUED,
+                                              sr.reason, sc.fingerprint, err)
+                 : ck_store_write_request_put(w, &sr, err))) != CK_OK ||
+      (rc = audit_issue(w, in, &sc, prof->name, prof->version,
+                        prof->upstream != NULL ? prof->upstream->directory : NULL,
+                        err)) != CK_OK ||
+      (in->on_issue != NULL &&
+       (rc = in->on_issue(w, &sc, ca->chain_pem, in->on_issue_arg, err)) != CK_OK) ||
+      (in->on_issue == NULL && in->always_record &&
+       (rc = ck__wf_record(&wf, w, &sc, ca->chain_pem, out, err)) != CK_OK) ||
       (rc = ck_store_submit_wait(rt->store, w, err)) != CK_OK)
     goto out;
 
@@ -263,6 +321,7 @@ out:
   if (rc != CK_OK)
     ck_issue_out_clear(out);
   ck_cert_free(cert);
+  free(up_chain);
   ck_store_write_free(w);
   ck_profile_verdict_clear(&v);
   ck_sanset_free(binding);

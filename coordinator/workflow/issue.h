@@ -45,6 +45,32 @@ typedef struct ck_issue_in {
   ck_arena *record_arena; /* optional: when set, an issued certificate's
                              store record is copied into out->record, its
                              strings in this arena (saves reading it back) */
+  /* Routing and the admin-mediated workflow (policy/routing.h,
+   * workflow/request.h). All optional; zero = the defaults. */
+  const char *strength;      /* identity strength name ("human", "acme-eab",
+                                "est-idevid"); NULL: agent-mtls for agents,
+                                api-token for tokens */
+  const char *justification; /* why the certificate is needed */
+  int always_record;         /* 1: keep a wf.request even when issued at
+                                once (`request submit`) */
+  const char *fulfil;        /* request.c only: the approved request being
+                                fulfilled (routing is skipped) */
+  int64_t fulfil_row;        /* request.c only: its pending row in the
+                                requests table, moved to issued (0: a new
+                                row is written) */
+  /* Optional: called with the issuance write just before it is submitted,
+   * only when this call issues a certificate (not when it goes pending,
+   * nor when a pending request's approved certificate is handed back);
+   * what it adds commits with the certificate, or nothing does. Users:
+   * request.c (the approved request's update) and EST (est/enroll.c: the
+   * device record, the one-time password's consumption with
+   * expect_version, the est.enroll audit event). An error aborts the
+   * issuance; a put whose expect_version no longer holds makes
+   * ck_issue_run return CK_ERR_CONFLICT with nothing committed. When set,
+   * always_record's wf.request is not written. */
+  ck_err (*on_issue)(ck_store_write *w, const ck_store_cert *sc,
+                     const char *ca_chain_pem, void *arg, ck_errctx *err);
+  void *on_issue_arg;
 } ck_issue_in;
 
 typedef enum ck_issue_outcome {
@@ -62,7 +88,8 @@ typedef struct ck_issue_out {
   char *chain_pem;      /* leaf + issuing CA chain, malloc'ed */
   uint8_t *leaf_der;    /* malloc'ed */
   size_t leaf_der_len;
-  char reason[512];     /* why pending */
+  char reason[512];     /* why pending; when issued: the routing reason */
+  char wf_id[48];       /* the wf.request id (pending, or recorded), "" */
   ck_store_cert record; /* ISSUED with in->record_arena: the row as
                            committed (id, fields, active, managed); der
                            NULL (leaf_der has it); else zeroed */

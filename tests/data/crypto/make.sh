@@ -178,4 +178,6 @@ for c in root inter leaf rsa ed25519 expired future names; do
 done
 echo "spki_sha256=$(openssl req -in leaf.csr -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)" > leaf-csr.expect
 echo "subject=$(openssl req -in leaf.csr -subject -noout -nameopt RFC2253,-esc_msb | sed 's/^subject=//')" >> leaf-csr.expect
+# certs-only PKCS#7 (EST, common/crypto/pkcs7.c): leaf + intermediate
+openssl crl2pkcs7 -nocrl -certfile chain.pem -outform DER -out chain.p7b
 echo "fixtures written to $(pwd)"

@@ -48,6 +48,7 @@ typedef struct h {
   ck_cert *ca;
   ck_key *ca_key;
   ck_certgen_issuer *iss;
+  int send_roots; /* certs carry `roots` = the CA */
   const char *wait_state; /* flag set when an event enters this state */
   int hit;
 } h;
@@ -121,6 +122,10 @@ static void send_cert(uint64_t id, const char *cert_id, const uint8_t *csr,
   m.u.cert.cert_id = cert_id;
   m.u.cert.renew_at = H.renew_at;
   m.u.cert.has_renew_at = H.renew_at > 0;
+  if (H.send_roots) { /* an upstream CA's anchor: here our test CA */
+    m.u.cert.roots.v = &chain;
+    m.u.cert.roots.n = 1;
+  }
   assert_int_equal(ck_managed_on_msg(H.ms, &m), 1);
   free(der);
 }
@@ -140,6 +145,13 @@ static void answer_cb(uv_timer_t *t) {
     m.type = CK_WIRE_PENDING;
     m.u.pending.reason = "approval";
     m.u.pending.ticket = "T-17";
+    m.u.pending.retry_after = 300;
+    assert_int_equal(ck_managed_on_msg(H.ms, &m), 1);
+    break;
+  case 'd':
+    m.type = CK_WIRE_ERROR;
+    m.u.error.code = CK_ERR_DENIED;
+    m.u.error.message = "request rq-1 was rejected";
     assert_int_equal(ck_managed_on_msg(H.ms, &m), 1);
     break;
   case 'e':
@@ -402,32 +414,163 @@ static void test_happy_path(void **state) {
   assert_int_equal(ck_managed_renew(H.ms, "nope", &err), CK_ERR_NOT_FOUND);
 }
 
-/* pending: waits without re-submitting; a cert for another key with the
- * same cert_id is ignored; the approved cert (unsolicited, new id) is
- * installed. */
+/* pending: waits until retry_after (persisted), then sends the SAME CSR
+ * again (same bytes: the coordinator finds its open request by them) and
+ * stays PENDING_APPROVAL; `command renew` asks again at once; a cert for
+ * another key with the same cert_id is ignored; the approved cert
+ * (unsolicited, new id) is installed. */
 static void test_pending_then_cert(void **state) {
-  int64_t next_at;
+  int64_t next_at, t_pending;
+  uint8_t *first = NULL;
+  size_t first_len;
+  ck_errctx err = CK_ERRCTX_INIT;
   ck_mstate ms;
   (void)state;
 
-  H.answers = "p";
+  H.answers = "ppp";
   open_set();
   ck_managed_set_start(H.ms);
   run_until("PENDING_APPROVAL");
+  t_pending = H.now;
   load_state(&ms);
   assert_string_equal(ms.state, "PENDING_APPROVAL");
   assert_string_equal(ms.ticket, "T-17");
-  /* time passes: no resubmission */
-  H.now += 7 * DAY;
+  /* retry_after 300 plus at most 10% jitter, persisted */
+  assert_true(ms.next_renewal >= t_pending + 300 &&
+              ms.next_renewal <= t_pending + 330);
+  first_len = H.csr_len;
+  first = malloc(first_len);
+  assert_non_null(first);
+  memcpy(first, H.csr, first_len);
+  /* before retry_after: no resubmission */
+  H.now = ms.next_renewal - 1;
   ck_managed_set_recheck(H.ms);
   uv_run(&H.loop, UV_RUN_NOWAIT);
+  assert_int_equal(H.n_answered, 1);
+  /* at retry_after: the same CSR again, still pending */
+  H.now = ms.next_renewal;
+  ck_managed_set_recheck(H.ms);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  assert_int_equal(H.n_answered, 2);
+  assert_int_equal(H.csr_len, first_len);
+  assert_memory_equal(H.csr, first, first_len);
   assert_int_equal(ck_managed_get(H.ms, "web", &next_at),
                    CK_MS_PENDING_APPROVAL);
+  assert_true(next_at >= H.now + 300);
+  /* `command renew` while pending: ask again now, same CSR */
+  assert_int_equal(ck_managed_renew(H.ms, "web", &err), CK_OK);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  assert_int_equal(H.n_answered, 3);
+  assert_memory_equal(H.csr, first, first_len);
+  assert_int_equal(ck_managed_get(H.ms, "web", NULL), CK_MS_PENDING_APPROVAL);
   send_cert(9001, "web", NULL, 0); /* another key: ignored */
   assert_int_equal(ck_managed_get(H.ms, "web", NULL), CK_MS_PENDING_APPROVAL);
   send_cert(9002, "web", H.csr, H.csr_len);
   run_until("MONITORING");
   expect_transcript("pending");
+  free(first);
+}
+
+/* A chain that does not verify against the pinned CA (ca.pem replaced by
+ * another CA): refused, discarded, asked for again no sooner than an hour
+ * later; the same chain with `roots` naming its CA is installed, and the
+ * delivered anchors are gone afterwards. */
+static void test_upstream_roots(void **state) {
+  ck_key_spec ks = {CK_KEY_EC, 256};
+  ck_errctx err = CK_ERRCTX_INIT;
+  ck_certgen_tmpl t;
+  ck_name_attr cn = {"CN", "Pinned CA"};
+  uint8_t serial[CK_CERTGEN_SERIAL_LEN];
+  ck_key *k = NULL;
+  ck_cert *pinned = NULL;
+  char path[600], *pem = NULL;
+  size_t pem_len = 0, der_len;
+  const uint8_t *der;
+  int64_t t_fail;
+  ck_mstate ms;
+  (void)state;
+
+  memset(&t, 0, sizeof t);
+  assert_int_equal(ck_key_generate(&ks, &k, &err), CK_OK);
+  assert_int_equal(ck_certgen_random_serial(serial), CK_OK);
+  t.serial = serial;
+  t.serial_len = sizeof serial;
+  t.subject = &cn;
+  t.n_subject = 1;
+  t.not_before = T0 - DAY;
+  t.not_after = T0 + 3650 * DAY;
+  t.is_ca = 1;
+  t.path_len = -1;
+  t.key_usage = CK_KU_KEY_CERT_SIGN | CK_KU_CRL_SIGN;
+  assert_int_equal(ck_certgen_sign(&t, NULL, k, &pinned, &err), CK_OK);
+  der = ck_cert_der(pinned, &der_len);
+  assert_int_equal(ck_pem_encode("CERTIFICATE", der, der_len, &pem, &pem_len),
+                   CK_OK);
+  snprintf(path, sizeof path, "%s/ca.pem", H.state_dir);
+  assert_int_equal(ck_fs_write_atomic(path, pem, pem_len, 0644, &err), CK_OK);
+  free(pem);
+  ck_cert_free(pinned);
+  ck_key_free(k);
+
+  H.answers = "cc";
+  open_set();
+  ck_managed_set_start(H.ms);
+  run_until("FAILED");
+  t_fail = H.now;
+  load_state(&ms);
+  assert_non_null(strstr(ms.last_error, "does not verify"));
+  assert_true(ms.next_renewal >= t_fail + 3600);
+  assert_false(next_exists("next.crt"));
+  assert_false(next_exists("next.key"));
+  assert_false(next_exists("next.csr"));
+  /* before the hour: nothing */
+  H.now = t_fail + 3599;
+  ck_managed_set_recheck(H.ms);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  assert_int_equal(H.n_answered, 1);
+  /* the retry's certificate comes with its anchor */
+  H.send_roots = 1;
+  H.now = ms.next_renewal;
+  ck_managed_set_recheck(H.ms);
+  run_until("MONITORING");
+  assert_int_equal(H.n_answered, 2);
+  load_state(&ms);
+  assert_string_equal(ms.state, "MONITORING");
+  assert_int_equal(ms.attempt, 0);
+  assert_false(next_exists("next.roots"));
+  assert_false(next_exists("next.crt"));
+}
+
+/* pending, then refused (CK_ERR_DENIED: say the request was rejected):
+ * FAILED, next.key and next.csr dropped, the retry asks with a new key. */
+static void test_pending_denied_new_key(void **state) {
+  uint8_t *first = NULL;
+  size_t first_len;
+  ck_errctx err = CK_ERRCTX_INIT;
+  int64_t next_at = 0;
+  (void)state;
+
+  H.answers = "pdc";
+  open_set();
+  ck_managed_set_start(H.ms);
+  run_until("PENDING_APPROVAL");
+  first_len = H.csr_len;
+  first = malloc(first_len);
+  assert_non_null(first);
+  memcpy(first, H.csr, first_len);
+  assert_int_equal(ck_managed_renew(H.ms, "web", &err), CK_OK); /* ask now */
+  run_until("FAILED");
+  assert_false(next_exists("next.key"));
+  assert_false(next_exists("next.csr"));
+  assert_int_equal(ck_managed_get(H.ms, "web", &next_at), CK_MS_FAILED);
+  H.now = next_at;
+  ck_managed_set_recheck(H.ms);
+  run_until("MONITORING");
+  assert_int_equal(H.n_answered, 3);
+  assert_true(H.csr_len != first_len || memcmp(H.csr, first, first_len) != 0);
+  free(first);
 }
 
 /* error: FAILED with exponential backoff (+ up to 25% jitter), the retry
@@ -615,16 +758,34 @@ static void test_restart_submitted(void **state) {
 /* Restart in PENDING_APPROVAL: keeps waiting; the approved cert arrives
  * with its cert_id. */
 static void test_restart_pending(void **state) {
+  uint8_t *first = NULL;
+  size_t first_len;
+  ck_mstate ms;
   (void)state;
-  H.answers = "p";
+  H.answers = "pp";
   open_set();
   ck_managed_set_start(H.ms);
   run_until("PENDING_APPROVAL");
+  first_len = H.csr_len;
+  first = malloc(first_len);
+  assert_non_null(first);
+  memcpy(first, H.csr, first_len);
   close_set();
   tr_add("-- restart");
   open_set();
   ck_managed_set_start(H.ms);
   uv_run(&H.loop, UV_RUN_NOWAIT);
+  assert_int_equal(ck_managed_get(H.ms, "web", NULL), CK_MS_PENDING_APPROVAL);
+  /* the retry time survived the restart; then the same CSR (same key) */
+  load_state(&ms);
+  H.now = ms.next_renewal;
+  ck_managed_set_recheck(H.ms);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  uv_run(&H.loop, UV_RUN_NOWAIT);
+  assert_int_equal(H.n_answered, 2);
+  assert_int_equal(H.csr_len, first_len);
+  assert_memory_equal(H.csr, first, first_len);
+  free(first);
   assert_int_equal(ck_managed_get(H.ms, "web", NULL), CK_MS_PENDING_APPROVAL);
   send_cert(77, "web", H.csr, H.csr_len);
   run_until("MONITORING");
@@ -855,6 +1016,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_happy_path, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pending_then_cert, setup, teardown),
       cmocka_unit_test_setup_teardown(test_error_backoff, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upstream_roots, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pending_denied_new_key, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_late_cert_after_timeout, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_reload_failure_rollback, setup,

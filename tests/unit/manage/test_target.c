@@ -436,6 +436,27 @@ static void test_check(void **state) {
   ck_errctx_clear(&err);
   assert_int_equal(ck_target_check(&p, other, 0, &err), CK_ERR_UNTRUSTED);
   assert_non_null(strstr(err.msg, "other.pem"));
+  /* ... accepted with anchors delivered for this pair (`cert` roots): the
+   * chain's root, or the top of the chain sent (a partial anchor) */
+  {
+    ck_wire_bytes r[2];
+    r[0].data = ck_cert_der(g_pki.root, &r[0].len);
+    p.roots = r;
+    p.n_roots = 1;
+    assert_int_equal(ck_target_check(&p, other, 0, NULL), CK_OK);
+    r[0].data = ck_cert_der(g_pki.inter, &r[0].len);
+    assert_int_equal(ck_target_check(&p, other, 0, NULL), CK_OK);
+    r[0].data = ck_cert_der(other_pki.root, &r[0].len);
+    ck_errctx_clear(&err);
+    assert_int_equal(ck_target_check(&p, other, 0, &err), CK_ERR_UNTRUSTED);
+    assert_non_null(strstr(err.msg, "roots delivered"));
+    r[1].data = (const uint8_t *)"junk";
+    r[1].len = 4;
+    p.n_roots = 2;
+    assert_int_not_equal(ck_target_check(&p, other, 0, NULL), CK_OK);
+    p.roots = NULL;
+    p.n_roots = 0;
+  }
   pki_free(&other_pki);
 
   /* intermediate missing from the chain */

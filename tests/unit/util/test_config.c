@@ -92,6 +92,19 @@ static void typed_values_and_defaults(void **state) {
   assert_int_equal(ni, 2);
   assert_string_equal(items[0], "profile:web");
   assert_string_equal(items[1], "profile:iot");
+  {
+    /* results stay valid across other calls (borrowed until free), so
+     * threads may list sections at once */
+    const char *const *other = NULL, *const *again = NULL;
+    size_t no = 9, na = 0;
+    assert_int_equal(ck_config_sections(cfg, "nosuch:*", &other, &no), CK_OK);
+    assert_int_equal(no, 0);
+    assert_int_equal(ck_config_sections(cfg, "profile:*", &again, &na), CK_OK);
+    assert_int_equal(na, 2);
+    assert_ptr_equal(again, items);
+    assert_string_equal(items[0], "profile:web");
+    assert_string_equal(items[1], "profile:iot");
+  }
   assert_int_equal(ck_config_num(cfg, "profile:none", "ttl", &n), CK_ERR_NOENT);
   assert_int_equal(ck_config_str(cfg, "log", "nonsense", &s), CK_ERR_INVAL);
   assert_string_equal(ck_config_where(cfg, "renew", "before", where, sizeof where), "t.conf:10");

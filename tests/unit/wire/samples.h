@@ -166,6 +166,7 @@ static inline void sample_full(ck_wire_type t, ck_wire_msg *m) {
     m->u.cert.agent_id = "agent-7f3a";
     m->u.cert.renew_at = 1767225600;
     m->u.cert.has_renew_at = true;
+    m->u.cert.roots = (ck_wire_binv){s_chain + 1, 1};
     break;
   case CK_WIRE_PENDING:
     m->u.pending.reason = "approval";
@@ -416,6 +417,9 @@ static inline void expect_same(const ck_wire_msg *a, const ck_wire_msg *b) {
     EQ_STR(a->u.cert.cert_id, b->u.cert.cert_id, "cert_id");
     EQ_STR(a->u.cert.agent_id, b->u.cert.agent_id, "agent_id");
     EQ_OPT(a->u.cert, b->u.cert, renew_at, "renew_at");
+    EQ_NUM(a->u.cert.roots.n, b->u.cert.roots.n, "roots.n");
+    for (i = 0; i < a->u.cert.roots.n; i++)
+      eq_bytes(a->u.cert.roots.v[i], b->u.cert.roots.v[i], "roots[]");
     break;
   case CK_WIRE_PENDING:
     EQ_STR(a->u.pending.reason, b->u.pending.reason, "reason");
